@@ -1,0 +1,689 @@
+//! The HTTP client: sends a [`PreparedRequest`] with a bearer token and maps the answer to a
+//! [`Response`] or an [`Error`].
+//!
+//! Every call goes through [`Client::execute`] (typed and by-name calls alike); the only retry here
+//! is the one after a 401 with a fresh token. A retry policy for transient failures is meant to
+//! wrap `send` from outside, so all sending stays in that one function.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use percent_encoding::percent_decode_str;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::error::{ApiErrorDetail, Error, Result};
+use crate::request::{pointer, Method, PreparedRequest, ResponseKind};
+use crate::response::{Download, Response};
+use crate::token::{shared_cache, Token, TokenCache};
+
+const DURING_API: &str = "waiting for the PBX";
+const DURING_CONNECT: &str = "connecting to the PBX";
+/// Longest excerpt of a non-JSON error body put into an error message.
+const EXCERPT_CHARS: usize = 300;
+
+/// A connection to one PBX with one API client's credentials.
+///
+/// Cheap to clone (the HTTP connection pool and token cache are shared). Clients created for the
+/// same PBX and client ID also share one token, since 3CX keeps only one active token per client.
+/// `Debug` shows neither the secret nor the token.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    http: reqwest::Client,
+    tokens: Arc<TokenCache>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("api_root", &self.inner.config.api_root())
+            .field("client_id", &self.inner.config.client_id())
+            .field("token_fetches", &self.token_fetches())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for `config`: one HTTP connection pool with rustls, the configured timeouts, the
+    /// custom CA bundle (if any) trusted in addition to the web roots, and redirects not
+    /// followed (a redirect is reported, so the bearer token never goes anywhere unexpected).
+    pub fn new(config: Config) -> Result<Client> {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(config.timeout())
+            .connect_timeout(config.connect_timeout())
+            .user_agent(config.user_agent())
+            .redirect(reqwest::redirect::Policy::none());
+
+        if let Some(path) = config.ca_bundle() {
+            let pem = std::fs::read(path).map_err(|e| Error::Config {
+                field: "ca_bundle",
+                message: format!("cannot read {}: {e}", path.display()),
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::Config {
+                field: "ca_bundle",
+                message: format!("{} is not a valid PEM bundle: {e}", path.display()),
+            })?;
+            if certs.is_empty() {
+                return Err(Error::Config {
+                    field: "ca_bundle",
+                    message: format!(
+                        "no PEM certificate (-----BEGIN CERTIFICATE-----) found in {}",
+                        path.display()
+                    ),
+                });
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if config.insecure() {
+            tracing::warn!(
+                pbx = config.base_url(),
+                "TLS certificate verification is disabled (insecure): anyone on the network path \
+                 can read the client secret and tokens; use a CA bundle instead"
+            );
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let http = builder.build().map_err(|e| Error::Config {
+            field: if config.ca_bundle().is_some() {
+                "ca_bundle"
+            } else {
+                "tls"
+            },
+            message: format!(
+                "the HTTP client could not be set up: {}",
+                error_chain(&e.without_url())
+            ),
+        })?;
+
+        let tokens = shared_cache(&config);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                http,
+                tokens,
+            }),
+        })
+    }
+
+    /// The settings this client was built with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The full URL `req` would be sent to (for dry runs and logs).
+    pub fn url_of(&self, req: &PreparedRequest) -> String {
+        format!("{}{}", self.inner.config.api_root(), req.path_and_query)
+    }
+
+    /// How many token requests have been sent for this client's PBX and client ID, by this and
+    /// every other Client sharing its token cache (useful for metrics: it should stay low).
+    pub fn token_fetches(&self) -> u64 {
+        self.inner.tokens.fetches()
+    }
+
+    /// Sends `req` and maps the answer.
+    ///
+    /// On a 401 the token is dropped, a new one fetched (once for all concurrent callers) and the
+    /// request sent once more; a second 401 is an [`Error::Auth`]. Nothing else is retried.
+    pub async fn execute(&self, req: &PreparedRequest) -> Result<Response> {
+        let url = self.url_of(req);
+        self.send(req, &url).await
+    }
+
+    /// Sends `req` to `url` (which must be on the PBX: callers check the origin). The one path
+    /// every request takes.
+    pub(crate) async fn send(&self, req: &PreparedRequest, url: &str) -> Result<Response> {
+        let headers = extra_headers(req)?;
+        let inner = &*self.inner;
+
+        let token = inner.tokens.get(&inner.http, &inner.config).await?;
+        let answer = self.exchange(req, url, &headers, &token).await?;
+        if answer.status != StatusCode::UNAUTHORIZED {
+            return finish(req, answer, &token);
+        }
+
+        // The token may have expired early or been replaced by another fetch for this client
+        // (3CX keeps one per client). Refresh once; a second 401 means the credentials or the
+        // role are wrong, and asking again would only get this IP blacklisted.
+        tracing::debug!(
+            method = req.method.as_str(),
+            path = %req.path_and_query,
+            "access token rejected; fetching a new one and retrying once"
+        );
+        inner.tokens.invalidate(&token);
+        let token = inner.tokens.get(&inner.http, &inner.config).await?;
+        let answer = self.exchange(req, url, &headers, &token).await?;
+        finish(req, answer, &token)
+    }
+
+    /// One HTTP exchange: request out, whole answer in.
+    async fn exchange(
+        &self,
+        req: &PreparedRequest,
+        url: &str,
+        headers: &HeaderMap,
+        token: &Token,
+    ) -> Result<Answer> {
+        let config = &self.inner.config;
+        let mut builder = self
+            .inner
+            .http
+            .request(reqwest_method(req.method), url)
+            .headers(headers.clone())
+            .header(AUTHORIZATION, token.authorization())
+            .header(ACCEPT, "application/json");
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+
+        let started = Instant::now();
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| map_send_error(e, config, DURING_API))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| map_send_error(e, config, DURING_API))?;
+        tracing::debug!(
+            method = req.method.as_str(),
+            path = %req.path_and_query,
+            status = status.as_u16(),
+            bytes = body.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "PBX answered"
+        );
+        Ok(Answer {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+fn reqwest_method(m: Method) -> reqwest::Method {
+    match m {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
+    }
+}
+
+/// The request's own headers (e.g. `If-Match`); never its own `Authorization`.
+fn extra_headers(req: &PreparedRequest) -> Result<HeaderMap> {
+    let mut map = HeaderMap::with_capacity(req.headers.len());
+    for (name, value) in &req.headers {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::invalid(pointer(name), "a valid HTTP header name"))?;
+        if header == AUTHORIZATION {
+            continue;
+        }
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            Error::invalid(pointer(name), "a header value of visible ASCII characters")
+        })?;
+        map.append(header, value);
+    }
+    Ok(map)
+}
+
+/// Maps a complete answer to the result of the call.
+fn finish(req: &PreparedRequest, answer: Answer, token: &Token) -> Result<Response> {
+    if answer.status.is_success() {
+        success(req, answer)
+    } else {
+        Err(failure(req, &answer, token))
+    }
+}
+
+fn success(req: &PreparedRequest, answer: Answer) -> Result<Response> {
+    let status = answer.status.as_u16();
+    if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
+        return Ok(Response::Empty { status });
+    }
+    let content_type = answer
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let json_type = content_type.as_deref().map(is_json_type);
+    let download = |content_type: Option<String>, bytes: Vec<u8>| {
+        Response::Download(Download {
+            content_type: content_type.unwrap_or_else(|| "application/octet-stream".to_owned()),
+            file_name: answer
+                .headers
+                .get(reqwest::header::CONTENT_DISPOSITION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(content_disposition_file_name),
+            bytes,
+        })
+    };
+
+    // The spec types downloads as JSON; the template's kind and the real content type decide.
+    if req.response == ResponseKind::Download || json_type == Some(false) {
+        return Ok(download(content_type, answer.body));
+    }
+    match serde_json::from_slice::<Value>(&answer.body) {
+        Ok(v) => Ok(Response::Json(v)),
+        // No content type at all: whatever it is, it is not JSON.
+        Err(_) if json_type.is_none() => Ok(download(None, answer.body)),
+        Err(e) => Err(Error::Decode {
+            what: format!("{} {}", req.method, req.path_and_query),
+            message: format!("the PBX sent invalid JSON ({e})"),
+        }),
+    }
+}
+
+/// `application/json`, `application/json; odata.metadata=minimal`, `application/problem+json`.
+fn is_json_type(content_type: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    media == "application/json" || media == "text/json" || media.ends_with("+json")
+}
+
+fn failure(req: &PreparedRequest, answer: &Answer, token: &Token) -> Error {
+    let status = answer.status.as_u16();
+    let parsed = parse_error_body(&answer.body);
+    let server = redact(&parsed.message, token.secret());
+    let method = req.method.as_str();
+    let path = &req.path_and_query;
+    let with_server = |text: String| {
+        if server.is_empty() {
+            text
+        } else {
+            format!("{text}; the PBX said: {server}")
+        }
+    };
+    match status {
+        401 => Error::Auth {
+            status: Some(status),
+            message: with_server(format!(
+                "the PBX rejected a freshly issued access token for {method} {path}"
+            )),
+        },
+        403 => Error::Auth {
+            status: Some(status),
+            message: with_server(format!(
+                "access to {method} {path} is denied: the credentials are valid, but the API \
+                 client's role is too low for this endpoint (some need \"System Owner\")"
+            )),
+        },
+        300..=399 => Error::Api {
+            status,
+            method,
+            path: path.clone(),
+            code: String::new(),
+            message: format!(
+                "the PBX redirected to {}; use the final address as the PBX URL",
+                answer
+                    .headers
+                    .get(reqwest::header::LOCATION)
+                    .map(|l| excerpt(l.as_bytes()))
+                    .unwrap_or_else(|| "an unnamed location".to_owned())
+            ),
+            details: vec![],
+        },
+        _ => Error::Api {
+            status,
+            method,
+            path: path.clone(),
+            code: parsed.code,
+            message: if server.is_empty() {
+                format!(
+                    "HTTP {status} {} with no message",
+                    answer.status.canonical_reason().unwrap_or("")
+                )
+            } else {
+                server
+            },
+            details: parsed
+                .details
+                .into_iter()
+                .map(|d| ApiErrorDetail {
+                    message: redact(&d.message, token.secret()),
+                    ..d
+                })
+                .collect(),
+        },
+    }
+}
+
+/// An error answer's content, as far as it can be understood.
+pub(crate) struct ParsedError {
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) details: Vec<ApiErrorDetail>,
+}
+
+/// Reads 3CX's OData error `{"error":{"code","message","details"}}`, an OAuth error
+/// `{"error":"invalid_client","error_description":"..."}`, a bare `{"message":"..."}`, or falls
+/// back to a short excerpt of the body.
+pub(crate) fn parse_error_body(body: &[u8]) -> ParsedError {
+    let mut out = ParsedError {
+        code: String::new(),
+        message: String::new(),
+        details: Vec::new(),
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").trim().to_owned();
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(obj)) => match obj.get("error") {
+            Some(Value::Object(err)) => {
+                out.code = text(err.get("code"));
+                out.message = text(err.get("message"));
+                if let Some(Value::Array(details)) = err.get("details") {
+                    out.details = details
+                        .iter()
+                        .filter_map(|d| serde_json::from_value(d.clone()).ok())
+                        .collect();
+                }
+            }
+            Some(Value::String(code)) => {
+                out.code = code.trim().to_owned();
+                let description = text(obj.get("error_description"));
+                out.message = if description.is_empty() {
+                    out.code.clone()
+                } else {
+                    format!("{}: {description}", out.code)
+                };
+            }
+            _ => {
+                out.message = text(obj.get("message").or_else(|| obj.get("Message")));
+                if out.message.is_empty() {
+                    out.message = excerpt(body);
+                }
+            }
+        },
+        _ => out.message = excerpt(body),
+    }
+    out
+}
+
+/// At most [`EXCERPT_CHARS`] characters of `body`, whitespace collapsed, for error messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    // Enough bytes for the excerpt even with much whitespace; the rest is never looked at.
+    let head = &body[..body.len().min(EXCERPT_CHARS * 8)];
+    let text = String::from_utf8_lossy(head);
+    let collapsed = text
+        .split_whitespace()
+        .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut chars = collapsed.chars();
+    let mut out: String = chars.by_ref().take(EXCERPT_CHARS).collect();
+    if chars.next().is_some() || head.len() < body.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// `text` with every occurrence of `secret` replaced by `[REDACTED]`.
+pub(crate) fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(secret, "[REDACTED]")
+    }
+}
+
+/// Maps a reqwest failure. A connect failure means nothing reached the server; any later failure
+/// may come after the server received (and acted on) the request.
+pub(crate) fn map_send_error(e: reqwest::Error, config: &Config, during: &'static str) -> Error {
+    let connect = e.is_connect();
+    if e.is_timeout() {
+        return if connect {
+            Error::Timeout {
+                after: config.connect_timeout(),
+                during: DURING_CONNECT,
+            }
+        } else {
+            Error::Timeout {
+                after: config.timeout(),
+                during,
+            }
+        };
+    }
+    Error::Transport {
+        during: if connect { DURING_CONNECT } else { during },
+        message: error_chain(&e.without_url()),
+        maybe_sent: !connect,
+    }
+}
+
+/// An error and its sources on one line (reqwest's own text is often just "error sending
+/// request"; the cause, e.g. "Connection refused", is further down).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// The file name of a `Content-Disposition` header: `filename*=UTF-8''...` (RFC 6266/8187)
+/// preferred over `filename="..."`. Reduced to its last path component, so a hostile name such as
+/// `../../.bashrc` cannot steer where a caller saves the file.
+pub(crate) fn content_disposition_file_name(header: &str) -> Option<String> {
+    let mut plain = None;
+    let mut extended = None;
+    for param in split_params(header).into_iter().skip(1) {
+        let Some((key, value)) = param.split_once('=') else {
+            continue;
+        };
+        match key.trim().to_ascii_lowercase().as_str() {
+            "filename*" => extended = decode_ext_value(value.trim()),
+            "filename" => plain = Some(unquote(value.trim())),
+            _ => {}
+        }
+    }
+    extended
+        .or(plain)
+        .and_then(|name| sanitize_file_name(&name))
+}
+
+/// Splits on `;` outside double quotes.
+fn split_params(header: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in header.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                parts.push(&header[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&header[start..]);
+    parts
+}
+
+fn unquote(value: &str) -> String {
+    let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return value.to_owned();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `UTF-8''r%C3%A9sum%C3%A9.csv` → `résumé.csv`; ISO-8859-1 is decoded too.
+fn decode_ext_value(value: &str) -> Option<String> {
+    let mut parts = value.splitn(3, '\'');
+    let (charset, _language, encoded) = (parts.next()?, parts.next()?, parts.next()?);
+    let bytes: Vec<u8> = percent_decode_str(encoded).collect();
+    if charset.eq_ignore_ascii_case("utf-8") {
+        String::from_utf8(bytes).ok()
+    } else if charset.eq_ignore_ascii_case("iso-8859-1") {
+        Some(bytes.into_iter().map(char::from).collect())
+    } else {
+        None
+    }
+}
+
+fn sanitize_file_name(name: &str) -> Option<String> {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim();
+    if clean.is_empty() || clean == "." || clean == ".." {
+        None
+    } else {
+        Some(clean.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_from_content_disposition() {
+        let f = content_disposition_file_name;
+        assert_eq!(
+            f("attachment; filename=\"calls.csv\"").as_deref(),
+            Some("calls.csv")
+        );
+        assert_eq!(
+            f("attachment; filename=calls.csv").as_deref(),
+            Some("calls.csv")
+        );
+        assert_eq!(
+            f("attachment; filename=\"a.csv\"; filename*=UTF-8''r%C3%A9sum%C3%A9.csv").as_deref(),
+            Some("résumé.csv")
+        );
+        assert_eq!(
+            f("attachment; filename*=utf-8'en'a%20b.zip; filename=\"x.zip\"").as_deref(),
+            Some("a b.zip")
+        );
+        assert_eq!(
+            f("attachment; filename*=ISO-8859-1''caf%E9.txt").as_deref(),
+            Some("café.txt")
+        );
+        assert_eq!(
+            f("attachment; filename=\"semi;colon \\\"q\\\".txt\"").as_deref(),
+            Some("semi;colon \"q\".txt")
+        );
+        assert_eq!(
+            f("attachment; filename=\"../../etc/passwd\"").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(f("attachment; filename=\"..\"").as_deref(), None);
+        assert_eq!(f("attachment").as_deref(), None);
+        assert_eq!(f("inline; name=x").as_deref(), None);
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json_type("application/json"));
+        assert!(is_json_type(
+            "application/json; odata.metadata=minimal; charset=utf-8"
+        ));
+        assert!(is_json_type("application/problem+json"));
+        assert!(!is_json_type("text/csv"));
+        assert!(!is_json_type("application/octet-stream"));
+    }
+
+    #[test]
+    fn error_bodies() {
+        let p = parse_error_body(
+            br#"{"error":{"code":"","message":"Number is taken","details":[{"code":"x","message":"m","target":"Number"}]}}"#,
+        );
+        assert_eq!(p.message, "Number is taken");
+        assert_eq!(p.details.len(), 1);
+        assert_eq!(p.details[0].target.as_deref(), Some("Number"));
+
+        let p = parse_error_body(br#"{"error":"invalid_client","error_description":"bad"}"#);
+        assert_eq!(p.code, "invalid_client");
+        assert_eq!(p.message, "invalid_client: bad");
+
+        let p = parse_error_body(br#"{"error":"invalid_client"}"#);
+        assert_eq!(p.message, "invalid_client");
+
+        let long = "<html> ".repeat(200);
+        let p = parse_error_body(long.as_bytes());
+        assert!(
+            p.message.chars().count() <= EXCERPT_CHARS + 1,
+            "{}",
+            p.message
+        );
+        assert!(p.message.ends_with('…'));
+        assert!(p.message.starts_with("<html> <html>"));
+
+        assert_eq!(parse_error_body(b"").message, "");
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(redact("a tok-ABC b", "tok-ABC"), "a [REDACTED] b");
+        assert_eq!(redact("abc", ""), "abc");
+    }
+
+    #[test]
+    fn authorization_header_of_the_request_is_ignored() {
+        let req = PreparedRequest {
+            method: Method::Get,
+            path_and_query: "/x".into(),
+            headers: vec![
+                ("Authorization".into(), "Bearer other".into()),
+                ("If-Match".into(), "*".into()),
+            ],
+            body: None,
+            response: ResponseKind::Json,
+            retry_safe: true,
+        };
+        let h = extra_headers(&req).unwrap();
+        assert!(h.get(AUTHORIZATION).is_none());
+        assert_eq!(h.get("if-match").unwrap(), "*");
+
+        let bad = PreparedRequest {
+            headers: vec![("If-Match".into(), "a\nb".into())],
+            ..req
+        };
+        assert!(matches!(
+            extra_headers(&bad),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+}

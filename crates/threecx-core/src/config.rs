@@ -1,0 +1,686 @@
+//! Connection settings: where the PBX is, the API client's credentials, timeouts and TLS.
+//!
+//! A [`Config`] is validated once when built, so a [`crate::Client`] never starts with settings
+//! that cannot work; every validation error is an [`Error::Config`] naming the field and the fix.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Environment variable holding the PBX URL, read by [`Config::from_env`].
+pub const ENV_URL: &str = "THREECX_URL";
+/// Environment variable holding the API client's ID, read by [`Config::from_env`].
+pub const ENV_CLIENT_ID: &str = "THREECX_CLIENT_ID";
+/// Environment variable holding the API client's secret, read by [`Config::from_env`].
+pub const ENV_CLIENT_SECRET: &str = "THREECX_CLIENT_SECRET";
+
+/// Default time allowed for one HTTP exchange (request sent and whole answer read).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time allowed to open a connection (TCP and TLS).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time before a token's expiry at which a new one is fetched (capped at 10% of the
+/// token's lifetime, see [`ConfigBuilder::refresh_margin`]).
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// The API root below the base URL.
+const API_PATH: &str = "/xapi/v1";
+/// The OAuth2 token endpoint below the base URL.
+const TOKEN_PATH: &str = "/connect/token";
+
+/// How the `expires_in` of a token answer is read.
+///
+/// 3CX before 20.0.9 sent `60` meaning minutes; from 20.0.9 on it sends `3600` seconds. Both mean
+/// one hour. A JWT `exp` claim, when the token has one, takes precedence over `expires_in`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ExpiresInUnit {
+    /// Values up to 60 are minutes, larger values are seconds (no 3CX token lives a minute or less).
+    #[default]
+    Auto,
+    /// Always seconds (RFC 6749).
+    Seconds,
+    /// Always minutes (3CX before 20.0.9).
+    Minutes,
+}
+
+/// Validated connection settings for a [`crate::Client`].
+///
+/// Built with [`Config::builder`] or [`Config::from_env`]. `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct Config {
+    base_url: String,
+    api_root: String,
+    token_url: String,
+    client_id: String,
+    client_secret: SecretString,
+    timeout: Duration,
+    connect_timeout: Duration,
+    ca_bundle: Option<PathBuf>,
+    insecure: bool,
+    refresh_margin: Duration,
+    expires_in_unit: ExpiresInUnit,
+    user_agent: String,
+}
+
+impl Config {
+    /// A builder with the defaults (30 s timeout, 10 s connect timeout, 60 s refresh margin,
+    /// TLS verified against the built-in web roots).
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// Settings from `THREECX_URL`, `THREECX_CLIENT_ID` and `THREECX_CLIENT_SECRET`, with defaults
+    /// for everything else. A missing or empty variable is an [`Error::Config`] naming it.
+    pub fn from_env() -> Result<Config> {
+        ConfigBuilder::from_env()?.build()
+    }
+
+    /// The normalised base URL, without a trailing `/`: `https://pbx.example.com:5001`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The API root every request path is relative to: `<base>/xapi/v1`.
+    pub fn api_root(&self) -> &str {
+        &self.api_root
+    }
+
+    /// The OAuth2 token endpoint: `<base>/connect/token`.
+    pub fn token_url(&self) -> &str {
+        &self.token_url
+    }
+
+    /// The API client's ID (3CX admin console > Integrations > API).
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The API client's secret; expose it only to send it to the token endpoint.
+    pub fn client_secret(&self) -> &SecretString {
+        &self.client_secret
+    }
+
+    /// Time allowed for one HTTP exchange.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Time allowed to open a connection.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// PEM bundle of extra trusted CA certificates, if any.
+    pub fn ca_bundle(&self) -> Option<&Path> {
+        self.ca_bundle.as_deref()
+    }
+
+    /// Whether TLS certificates are accepted without verification.
+    pub fn insecure(&self) -> bool {
+        self.insecure
+    }
+
+    /// The configured refresh margin (before the 10%-of-lifetime cap).
+    pub fn refresh_margin(&self) -> Duration {
+        self.refresh_margin
+    }
+
+    /// How `expires_in` is read.
+    pub fn expires_in_unit(&self) -> ExpiresInUnit {
+        self.expires_in_unit
+    }
+
+    /// The `User-Agent` sent with every request.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &Redacted)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ca_bundle", &self.ca_bundle)
+            .field("insecure", &self.insecure)
+            .field("refresh_margin", &self.refresh_margin)
+            .field("expires_in_unit", &self.expires_in_unit)
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+/// Prints `[REDACTED]` in place of a secret.
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+/// Builder of a [`Config`]; `build` validates everything at once.
+#[derive(Clone)]
+pub struct ConfigBuilder {
+    base_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<SecretString>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    ca_bundle: Option<PathBuf>,
+    insecure: bool,
+    refresh_margin: Duration,
+    expires_in_unit: ExpiresInUnit,
+    user_agent: String,
+}
+
+impl Default for ConfigBuilder {
+    fn default() -> Self {
+        ConfigBuilder {
+            base_url: None,
+            client_id: None,
+            client_secret: None,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            ca_bundle: None,
+            insecure: false,
+            refresh_margin: DEFAULT_REFRESH_MARGIN,
+            expires_in_unit: ExpiresInUnit::Auto,
+            user_agent: concat!("threecx/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| Redacted),
+            )
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("ca_bundle", &self.ca_bundle)
+            .field("insecure", &self.insecure)
+            .field("refresh_margin", &self.refresh_margin)
+            .field("expires_in_unit", &self.expires_in_unit)
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+impl ConfigBuilder {
+    /// A builder with URL, client ID and secret from `THREECX_URL`, `THREECX_CLIENT_ID` and
+    /// `THREECX_CLIENT_SECRET`; other settings can still be changed before `build`.
+    pub fn from_env() -> Result<ConfigBuilder> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`ConfigBuilder::from_env`] over any variable source (tests must not mutate the process
+    /// environment: other threads read it).
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ConfigBuilder> {
+        let get = |name: &'static str, what: &str| -> Result<String> {
+            match lookup(name) {
+                Some(v) if !v.trim().is_empty() => Ok(v),
+                Some(_) => Err(Error::Config {
+                    field: name,
+                    message: format!("the environment variable is empty; set it to {what}"),
+                }),
+                None => Err(Error::Config {
+                    field: name,
+                    message: format!("the environment variable is not set; set it to {what}"),
+                }),
+            }
+        };
+        let url = get(ENV_URL, "the PBX URL, e.g. https://pbx.example.com")?;
+        let id = get(
+            ENV_CLIENT_ID,
+            "the API client's ID (3CX admin console > Integrations > API)",
+        )?;
+        let secret = get(ENV_CLIENT_SECRET, "the API client's secret")?;
+        Ok(ConfigBuilder::default()
+            .base_url(url)
+            .client_id(id)
+            .client_secret(secret))
+    }
+
+    /// The PBX URL: `https://pbx.example.com`, `https://pbx.example.com:5001`; a trailing `/` or
+    /// `/xapi/v1` is tolerated, and `https://` is assumed when no scheme is given. Plain `http://`
+    /// is accepted only for loopback hosts (local simulators and tests): the secret must not
+    /// cross a network unencrypted.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The API client's ID.
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// The API client's secret.
+    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Time allowed for one HTTP exchange (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Time allowed to open a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// A PEM file of extra CA certificates to trust (one or several), for a PBX whose certificate
+    /// comes from a private CA. The built-in web roots stay trusted.
+    pub fn ca_bundle(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_bundle = Some(path.into());
+        self
+    }
+
+    /// Accept any TLS certificate, i.e. no protection against a man in the middle. For tests
+    /// against a PBX with a self-signed certificate only; prefer [`ConfigBuilder::ca_bundle`].
+    pub fn insecure(mut self, insecure: bool) -> Self {
+        self.insecure = insecure;
+        self
+    }
+
+    /// How long before its expiry a token is replaced (default 60 s). Never more than 10% of the
+    /// token's lifetime is used, so short-lived tokens are not refreshed on every call.
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// How the token answer's `expires_in` is read (default [`ExpiresInUnit::Auto`]).
+    pub fn expires_in_unit(mut self, unit: ExpiresInUnit) -> Self {
+        self.expires_in_unit = unit;
+        self
+    }
+
+    /// The `User-Agent` header (default `threecx/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Validates the settings.
+    pub fn build(self) -> Result<Config> {
+        use secrecy::ExposeSecret;
+
+        let raw_url = self.base_url.ok_or_else(|| Error::Config {
+            field: "base_url",
+            message: "not set; give the PBX URL, e.g. https://pbx.example.com or \
+                      https://pbx.example.com:5001"
+                .to_owned(),
+        })?;
+        let base_url = normalize_base_url(&raw_url)?;
+
+        let client_id = self.client_id.unwrap_or_default().trim().to_owned();
+        if client_id.is_empty() {
+            return Err(Error::Config {
+                field: "client_id",
+                message: "not set; give the API client's ID (3CX admin console > Integrations > \
+                          API)"
+                    .to_owned(),
+            });
+        }
+        let client_secret = match self.client_secret {
+            Some(s) if !s.expose_secret().is_empty() => s,
+            _ => {
+                return Err(Error::Config {
+                    field: "client_secret",
+                    message: "not set; give the API client's secret (shown once when the API \
+                              client is created in the 3CX admin console)"
+                        .to_owned(),
+                })
+            }
+        };
+        if self.timeout.is_zero() {
+            return Err(Error::Config {
+                field: "timeout",
+                message: "must be more than zero, e.g. 30 s".to_owned(),
+            });
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(Error::Config {
+                field: "connect_timeout",
+                message: "must be more than zero, e.g. 10 s".to_owned(),
+            });
+        }
+        if let Some(path) = &self.ca_bundle {
+            if path.as_os_str().is_empty() {
+                return Err(Error::Config {
+                    field: "ca_bundle",
+                    message: "the path is empty; give the path of a PEM file of CA certificates"
+                        .to_owned(),
+                });
+            }
+        }
+        if self.user_agent.trim().is_empty()
+            || reqwest::header::HeaderValue::from_str(&self.user_agent).is_err()
+        {
+            return Err(Error::Config {
+                field: "user_agent",
+                message: "must be non-empty visible ASCII, e.g. threecx/0.1".to_owned(),
+            });
+        }
+
+        Ok(Config {
+            api_root: format!("{base_url}{API_PATH}"),
+            token_url: format!("{base_url}{TOKEN_PATH}"),
+            base_url,
+            client_id,
+            client_secret,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            ca_bundle: self.ca_bundle,
+            insecure: self.insecure,
+            refresh_margin: self.refresh_margin,
+            expires_in_unit: self.expires_in_unit,
+            user_agent: self.user_agent,
+        })
+    }
+}
+
+/// `https://pbx:5001/xapi/v1/` → `https://pbx:5001`. A path prefix other than `/xapi/v1` is kept
+/// (a reverse proxy may mount the PBX below one).
+fn normalize_base_url(raw: &str) -> Result<String> {
+    let bad = |message: String| Error::Config {
+        field: "base_url",
+        message,
+    };
+    let trimmed = raw.trim();
+    // Never echo a URL that may carry credentials (`https://user:pw@host`).
+    let shown = if trimmed.contains('@') {
+        "the URL"
+    } else {
+        trimmed
+    };
+    if trimmed.is_empty() {
+        return Err(bad(
+            "empty; give the PBX URL, e.g. https://pbx.example.com".to_owned()
+        ));
+    }
+    // `pbx.example.com:5001` would otherwise parse as scheme `pbx.example.com`.
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_owned()
+    } else {
+        format!("https://{trimmed}")
+    };
+    let url = Url::parse(&with_scheme).map_err(|e| {
+        bad(format!(
+            "\"{shown}\" is not a URL ({e}); give e.g. https://pbx.example.com"
+        ))
+    })?;
+    let host = match url.host() {
+        Some(h) => h,
+        None => return Err(bad(format!("\"{shown}\" has no host name"))),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&host) => {}
+        "http" => {
+            return Err(bad(format!(
+                "\"{shown}\" uses plain http, which would send the client secret unencrypted; \
+                 use https:// (3CX serves the API over HTTPS only)"
+            )))
+        }
+        other => return Err(bad(format!("unsupported scheme \"{other}\"; use https://"))),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            "must not contain a user name or password; give the API client's ID and secret \
+             separately"
+                .to_owned(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(format!(
+            "\"{shown}\" must not have a query or fragment; give e.g. https://pbx.example.com"
+        )));
+    }
+
+    let mut path = url.path().trim_end_matches('/').to_owned();
+    if let Some(prefix) = path.strip_suffix(API_PATH) {
+        path = prefix.trim_end_matches('/').to_owned();
+    }
+    // `Url` drops the default port (443 for https), so the normalised form is canonical.
+    let mut base = format!("{}://{}", url.scheme(), host_for_url(&host));
+    if let Some(port) = url.port() {
+        base.push_str(&format!(":{port}"));
+    }
+    base.push_str(&path);
+    Ok(base)
+}
+
+fn host_for_url(host: &url::Host<&str>) -> String {
+    match host {
+        url::Host::Domain(d) => (*d).to_owned(),
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => format!("[{ip}]"),
+    }
+}
+
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn config(url: &str) -> Result<Config> {
+        Config::builder()
+            .base_url(url)
+            .client_id("id")
+            .client_secret("s3cr3t-XYZ")
+            .build()
+    }
+
+    #[test]
+    fn base_url_forms_normalise() {
+        for (input, base) in [
+            ("https://pbx.example.com", "https://pbx.example.com"),
+            ("https://pbx.example.com/", "https://pbx.example.com"),
+            ("https://pbx.example.com/xapi/v1", "https://pbx.example.com"),
+            (
+                "https://pbx.example.com/xapi/v1/",
+                "https://pbx.example.com",
+            ),
+            ("https://pbx:5001", "https://pbx:5001"),
+            ("https://pbx:5001/xapi/v1", "https://pbx:5001"),
+            ("https://PBX.Example.com:443/", "https://pbx.example.com"),
+            ("pbx.example.com:5001", "https://pbx.example.com:5001"),
+            ("  https://pbx.example.com  ", "https://pbx.example.com"),
+            (
+                "https://proxy.example.com/3cx/",
+                "https://proxy.example.com/3cx",
+            ),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://localhost:8080/xapi/v1", "http://localhost:8080"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+        ] {
+            let c = config(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(c.base_url(), base, "{input}");
+        }
+        let c = config("https://pbx:5001/").unwrap();
+        assert_eq!(c.api_root(), "https://pbx:5001/xapi/v1");
+        assert_eq!(c.token_url(), "https://pbx:5001/connect/token");
+    }
+
+    #[test]
+    fn bad_urls_name_the_field() {
+        for input in [
+            "",
+            "http://pbx.example.com",
+            "ftp://pbx.example.com",
+            "https://user:pw@pbx.example.com",
+            "https://pbx.example.com/?x=1",
+            "https://",
+        ] {
+            match config(input) {
+                Err(Error::Config { field, message }) => {
+                    assert_eq!(field, "base_url", "{input}");
+                    assert!(!message.is_empty());
+                }
+                other => panic!("{input}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn missing_values_are_config_errors() {
+        let e = Config::builder().build().unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Config {
+                    field: "base_url",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = Config::builder()
+            .base_url("https://pbx")
+            .client_secret("x")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Config {
+                    field: "client_id",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = Config::builder()
+            .base_url("https://pbx")
+            .client_id("id")
+            .client_secret("")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Config {
+                    field: "client_secret",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = Config::builder()
+            .base_url("https://pbx")
+            .client_id("id")
+            .client_secret("x")
+            .timeout(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Config {
+                    field: "timeout",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config("https://pbx").unwrap();
+        assert_eq!(c.timeout(), Duration::from_secs(30));
+        assert_eq!(c.connect_timeout(), Duration::from_secs(10));
+        assert_eq!(c.refresh_margin(), Duration::from_secs(60));
+        assert_eq!(c.expires_in_unit(), ExpiresInUnit::Auto);
+        assert!(!c.insecure());
+        assert!(c.ca_bundle().is_none());
+        assert!(c.user_agent().starts_with("threecx/"));
+        assert_eq!(c.client_secret().expose_secret(), "s3cr3t-XYZ");
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let c = config("https://pbx").unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("s3cr3t-XYZ"), "{dbg}");
+        assert!(dbg.contains("[REDACTED]"), "{dbg}");
+        let b = Config::builder().client_secret("s3cr3t-XYZ");
+        let dbg = format!("{b:?}");
+        assert!(!dbg.contains("s3cr3t-XYZ"), "{dbg}");
+    }
+
+    #[test]
+    fn env_lookup_names_the_missing_variable() {
+        fn vars(
+            url: Option<&'static str>,
+            id: Option<&'static str>,
+            secret: Option<&'static str>,
+        ) -> impl Fn(&str) -> Option<String> {
+            move |name: &str| match name {
+                ENV_URL => url.map(str::to_owned),
+                ENV_CLIENT_ID => id.map(str::to_owned),
+                ENV_CLIENT_SECRET => secret.map(str::to_owned),
+                _ => None,
+            }
+        }
+        let e = ConfigBuilder::from_lookup(vars(None, Some("id"), Some("s"))).unwrap_err();
+        assert!(matches!(e, Error::Config { field: ENV_URL, .. }), "{e}");
+        assert!(e.to_string().contains("THREECX_URL"), "{e}");
+        let e = ConfigBuilder::from_lookup(vars(Some("https://pbx"), None, Some("s"))).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Config {
+                    field: ENV_CLIENT_ID,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = ConfigBuilder::from_lookup(vars(Some("https://pbx"), Some("id"), Some("")))
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Config {
+                    field: ENV_CLIENT_SECRET,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let c = ConfigBuilder::from_lookup(vars(Some("https://pbx/"), Some("id"), Some("s")))
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(c.api_root(), "https://pbx/xapi/v1");
+        assert_eq!(c.client_id(), "id");
+    }
+}

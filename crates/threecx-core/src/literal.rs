@@ -1,0 +1,151 @@
+//! OData literals in URL paths: `Users(Number='100')`, `Backups('a.zip')`, `GetX(from=2024-01-01T00:00:00Z)`.
+//!
+//! The spec types keys and function parameters only as "string", so clients that paste the raw
+//! value into the path are both wrong (`Users(Number=100)` is a 404 on 3CX) and unsafe (a value
+//! such as `1)/Pbx.BatchDelete` would change which action runs). Here every value becomes one
+//! literal: strings are quoted with inner quotes doubled, then everything outside a small safe set
+//! is percent-encoded, so no value can contribute `/`, `(`, `)`, `,`, `=`, `?` or `#` to the path.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::Value;
+
+/// How a path value is written: OData `Edm.String` is quoted, numbers, booleans, date-times,
+/// GUIDs and durations are bare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Literal {
+    Quoted,
+    Bare,
+}
+
+/// Characters left as they are inside a path literal: RFC 3986 unreserved, plus `'` (the OData
+/// quote, which must reach the server as is) and `:` (date-time separators). Everything else,
+/// notably the OData delimiters `( ) , = /` and `%`, is percent-encoded.
+const PATH_LITERAL: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'\'')
+    .remove(b':');
+
+/// Characters left as they are in a query option value. `$filter` values carry spaces, quotes and
+/// parentheses; spaces go as `%20` (not `+`, which OData would read as a literal plus).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'\'')
+    .remove(b':')
+    .remove(b',')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'$')
+    .remove(b'/');
+
+/// Why a JSON value cannot be a path literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiteralError {
+    pub expected: &'static str,
+}
+
+/// The OData literal of `value`, before percent-encoding: `'O''Brien'`, `100`, `true`, `null`.
+pub fn odata_literal(value: &Value, literal: Literal) -> Result<String, LiteralError> {
+    match (value, literal) {
+        (Value::Null, _) => Ok("null".to_owned()),
+        (Value::String(s), Literal::Quoted) => Ok(quote(s)),
+        (Value::String(s), Literal::Bare) => Ok(s.clone()),
+        (Value::Number(n), Literal::Bare) => Ok(n.to_string()),
+        (Value::Bool(b), Literal::Bare) => Ok(b.to_string()),
+        // A number given for a string key is still a string to OData: `Number='100'`.
+        (Value::Number(n), Literal::Quoted) => Ok(quote(&n.to_string())),
+        (Value::Bool(b), Literal::Quoted) => Ok(quote(&b.to_string())),
+        (Value::Array(_) | Value::Object(_), _) => Err(LiteralError {
+            expected: "a string, number or boolean",
+        }),
+    }
+}
+
+/// `'...'` with every `'` inside doubled, as OData requires.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' {
+            out.push('\'');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// The literal, percent-encoded for use inside a path segment.
+pub fn encode_path_literal(value: &Value, literal: Literal) -> Result<String, LiteralError> {
+    let raw = odata_literal(value, literal)?;
+    Ok(utf8_percent_encode(&raw, PATH_LITERAL).to_string())
+}
+
+/// Percent-encodes a query option value (`$filter=Number eq '100'` → `Number%20eq%20'100'`).
+pub fn encode_query_value(value: &str) -> String {
+    utf8_percent_encode(value, QUERY_VALUE).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strings_are_quoted_and_inner_quotes_doubled() {
+        assert_eq!(
+            odata_literal(&json!("100"), Literal::Quoted).unwrap(),
+            "'100'"
+        );
+        assert_eq!(
+            odata_literal(&json!("O'Brien"), Literal::Quoted).unwrap(),
+            "'O''Brien'"
+        );
+        assert_eq!(odata_literal(&json!(""), Literal::Quoted).unwrap(), "''");
+    }
+
+    #[test]
+    fn bare_values_stay_bare() {
+        assert_eq!(odata_literal(&json!(42), Literal::Bare).unwrap(), "42");
+        assert_eq!(odata_literal(&json!(true), Literal::Bare).unwrap(), "true");
+        assert_eq!(
+            odata_literal(&json!("2024-01-01T00:00:00Z"), Literal::Bare).unwrap(),
+            "2024-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            odata_literal(&Value::Null, Literal::Quoted).unwrap(),
+            "null"
+        );
+    }
+
+    #[test]
+    fn structural_characters_are_encoded() {
+        let enc = encode_path_literal(&json!("1)/Pbx.BatchDelete"), Literal::Quoted).unwrap();
+        assert_eq!(enc, "'1%29%2FPbx.BatchDelete'");
+        let enc = encode_path_literal(&json!("x') or ('1'='1"), Literal::Quoted).unwrap();
+        assert_eq!(enc, "'x''%29%20or%20%28''1''%3D''1'");
+        for bad in ['/', '(', ')', ',', '=', '?', '#', '&', '%', ' '] {
+            assert!(!enc.contains(bad) || bad == '%', "{bad} leaked into {enc}");
+        }
+    }
+
+    #[test]
+    fn containers_are_not_literals() {
+        assert!(odata_literal(&json!([1]), Literal::Bare).is_err());
+        assert!(odata_literal(&json!({"a": 1}), Literal::Quoted).is_err());
+    }
+
+    #[test]
+    fn query_values_use_percent_twenty_for_spaces() {
+        assert_eq!(
+            encode_query_value("Number eq '100' and x+y"),
+            "Number%20eq%20'100'%20and%20x%2By"
+        );
+        assert_eq!(encode_query_value("a&b=c#d"), "a%26b%3Dc%23d");
+    }
+}

@@ -1,0 +1,303 @@
+//! Item-by-item iteration over an OData collection, one page in memory at a time.
+//!
+//! 3CX declares no server paging link, so pages are requested with `$top`/`$skip`. Should a PBX
+//! answer with `@odata.nextLink`, that link is followed instead, but only on the PBX itself: the
+//! bearer token must never be sent to another host.
+
+use futures_util::Stream;
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::request::{pointer, Location, Method, PreparedRequest, RequestTemplate, ResponseKind};
+use crate::response::Response;
+
+const TOP: &str = "$top";
+const SKIP: &str = "$skip";
+
+impl Client {
+    /// The items of the collection `template` returns for `input`, one by one.
+    ///
+    /// When the template takes `$top` and `$skip`, pages of at most `page_size` items are
+    /// requested: the input's `$skip` is the starting offset and its `$top` the maximum number of
+    /// items in total. Paging stops at the first page with fewer items than asked for. Without
+    /// those parameters one request is made. In both cases an `@odata.nextLink` in an answer is
+    /// followed (relative links resolve against the API root; a link to another origin is an
+    /// [`Error::Decode`] and is not requested). The stream ends after the first error.
+    pub fn paginate(
+        &self,
+        template: &'static RequestTemplate,
+        input: Map<String, Value>,
+        page_size: u32,
+    ) -> impl Stream<Item = Result<Value>> + Send + 'static {
+        let pager = Pager::new(self.clone(), template, input, page_size);
+        futures_util::stream::try_unfold(pager, |mut pager| async move {
+            match pager.next_item().await? {
+                Some(item) => Ok(Some((item, pager))),
+                None => Ok(None),
+            }
+        })
+    }
+}
+
+enum Next {
+    /// Not started; holds a problem with the arguments, reported on the first poll.
+    Start(Option<Error>),
+    /// The next `$top`/`$skip` page (or the single request).
+    Offset,
+    /// The server's next link, as given (checked when its turn comes, so the items before it
+    /// are still delivered).
+    Link(String),
+    Done,
+}
+
+struct Pager {
+    client: Client,
+    template: &'static RequestTemplate,
+    input: Map<String, Value>,
+    page_size: u64,
+    /// Whether the template can page with `$top`/`$skip`.
+    offset_paging: bool,
+    skip: u64,
+    /// The caller's `$top`: items to yield at most.
+    limit: Option<u64>,
+    yielded: u64,
+    page: std::vec::IntoIter<Value>,
+    next: Next,
+    /// The URL of the last next-link page, to catch a server sending the same link again.
+    last_link: Option<String>,
+}
+
+impl Pager {
+    fn new(
+        client: Client,
+        template: &'static RequestTemplate,
+        input: Map<String, Value>,
+        page_size: u32,
+    ) -> Self {
+        let has_query = |name: &str| {
+            template
+                .params
+                .iter()
+                .any(|p| p.name == name && p.location == Location::Query)
+        };
+        let offset_paging = has_query(TOP) && has_query(SKIP);
+        let mut problem = None;
+        if page_size == 0 {
+            problem = Some(Error::Config {
+                field: "page_size",
+                message: "must be at least 1, e.g. 100".to_owned(),
+            });
+        }
+        let mut number = |name: &str| match input.get(name) {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                let n = match v {
+                    Value::Number(n) => n.as_u64(),
+                    Value::String(s) => s.trim().parse().ok(),
+                    _ => None,
+                };
+                if n.is_none() && problem.is_none() {
+                    problem = Some(Error::invalid(pointer(name), "a non-negative integer"));
+                }
+                n
+            }
+        };
+        let (skip, limit) = if offset_paging {
+            (number(SKIP).unwrap_or(0), number(TOP))
+        } else {
+            (0, None)
+        };
+        Pager {
+            client,
+            template,
+            input,
+            page_size: u64::from(page_size),
+            offset_paging,
+            skip,
+            limit,
+            yielded: 0,
+            page: Vec::new().into_iter(),
+            next: Next::Start(problem),
+            last_link: None,
+        }
+    }
+
+    async fn next_item(&mut self) -> Result<Option<Value>> {
+        if let Next::Start(problem @ Some(_)) = &mut self.next {
+            let problem = problem.take();
+            self.next = Next::Done;
+            return Err(problem.expect("matched Some"));
+        }
+        loop {
+            if self.limit.is_some_and(|l| self.yielded >= l) {
+                self.next = Next::Done;
+                return Ok(None);
+            }
+            if let Some(item) = self.page.next() {
+                self.yielded += 1;
+                return Ok(Some(item));
+            }
+            match std::mem::replace(&mut self.next, Next::Done) {
+                Next::Done => return Ok(None),
+                Next::Start(_) | Next::Offset => self.fetch_offset_page().await?,
+                Next::Link(link) => self.fetch_link_page(&link).await?,
+            }
+        }
+    }
+
+    async fn fetch_offset_page(&mut self) -> Result<()> {
+        let mut asked = None;
+        if self.offset_paging {
+            let remaining = self.limit.map_or(u64::MAX, |l| l - self.yielded);
+            let top = self.page_size.min(remaining);
+            self.input.insert(TOP.to_owned(), Value::from(top));
+            self.input.insert(SKIP.to_owned(), Value::from(self.skip));
+            asked = Some(top);
+        }
+        let req = self.template.build(&self.input)?;
+        let response = self.client.execute(&req).await?;
+        let (items, next_link) = collection(response, &req)?;
+        let got = items.len() as u64;
+        self.skip += got;
+        self.page = items.into_iter();
+        self.next = match next_link {
+            Some(link) => Next::Link(link),
+            // A short page is the last one; so is any answer of a single request.
+            None if asked.is_some_and(|top| got > 0 && got >= top) => Next::Offset,
+            None => Next::Done,
+        };
+        Ok(())
+    }
+
+    async fn fetch_link_page(&mut self, link: &str) -> Result<()> {
+        let api_root = self.client.config().api_root();
+        let (url, relative) = resolve_next_link(api_root, link)?;
+        if self.last_link.as_deref() == Some(url.as_str()) {
+            return Err(Error::Decode {
+                what: "@odata.nextLink".to_owned(),
+                message: "the next link points to the page just read; stopping instead of \
+                          looping"
+                    .to_owned(),
+            });
+        }
+        // Same headers as the original request (e.g. a Prefer header), no body: a GET.
+        let headers = self.template.build(&self.input)?.headers;
+        let req = PreparedRequest {
+            method: Method::Get,
+            path_and_query: relative,
+            headers,
+            body: None,
+            response: ResponseKind::Collection,
+            retry_safe: true,
+        };
+        let response = self.client.send(&req, &url).await?;
+        let (items, next_link) = collection(response, &req)?;
+        self.page = items.into_iter();
+        self.next = next_link.map_or(Next::Done, Next::Link);
+        self.last_link = Some(url);
+        Ok(())
+    }
+}
+
+/// `(full URL, path and query relative to the API root)` of a next link on the PBX's origin.
+pub(crate) fn resolve_next_link(api_root: &str, link: &str) -> Result<(String, String)> {
+    let bad = |message: String| Error::Decode {
+        what: "@odata.nextLink".to_owned(),
+        message,
+    };
+    let root = Url::parse(&format!("{api_root}/"))
+        .map_err(|e| bad(format!("the API root is not a URL ({e})")))?;
+    let url = root
+        .join(link.trim())
+        .map_err(|e| bad(format!("not a URL ({e})")))?;
+    if url.origin() != root.origin() || !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(format!(
+            "points to another origin ({}) than the PBX ({}); not followed, so that the access \
+             token is not sent there",
+            url.origin().ascii_serialization(),
+            root.origin().ascii_serialization()
+        )));
+    }
+    let mut url = url;
+    url.set_fragment(None);
+    let full = url.to_string();
+    let relative = match full.strip_prefix(api_root) {
+        Some(rest) if rest.starts_with('/') => rest.to_owned(),
+        _ => {
+            let mut r = url.path().to_owned();
+            if let Some(q) = url.query() {
+                r.push('?');
+                r.push_str(q);
+            }
+            r
+        }
+    };
+    Ok((full, relative))
+}
+
+/// The items and next link of a collection page.
+fn collection(response: Response, req: &PreparedRequest) -> Result<(Vec<Value>, Option<String>)> {
+    let not_collection = |got: &str| Error::Decode {
+        what: format!("{} {}", req.method, req.path_and_query),
+        message: format!("expected an OData collection {{\"value\": [...]}}, got {got}"),
+    };
+    match response {
+        Response::Empty { .. } => Ok((Vec::new(), None)),
+        Response::Download(d) => Err(not_collection(&format!(
+            "a file of type {}",
+            d.content_type
+        ))),
+        Response::Json(Value::Object(mut obj)) => {
+            let next_link = match obj.remove("@odata.nextLink") {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
+                _ => None,
+            };
+            match obj.remove("value") {
+                Some(Value::Array(items)) => Ok((items, next_link)),
+                _ => Err(not_collection("an object without a \"value\" array")),
+            }
+        }
+        Response::Json(_) => Err(not_collection("JSON that is not an object")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: &str = "https://pbx.example.com:5001/xapi/v1";
+
+    #[test]
+    fn relative_and_absolute_links_on_the_pbx() {
+        let (url, rel) = resolve_next_link(ROOT, "Users?$skip=100").unwrap();
+        assert_eq!(url, "https://pbx.example.com:5001/xapi/v1/Users?$skip=100");
+        assert_eq!(rel, "/Users?$skip=100");
+
+        let (url, rel) = resolve_next_link(ROOT, "/xapi/v1/Users?$skiptoken=2").unwrap();
+        assert_eq!(
+            url,
+            "https://pbx.example.com:5001/xapi/v1/Users?$skiptoken=2"
+        );
+        assert_eq!(rel, "/Users?$skiptoken=2");
+
+        let (url, _) =
+            resolve_next_link(ROOT, "https://PBX.example.com:5001/xapi/v1/Users?$skip=5").unwrap();
+        assert_eq!(url, "https://pbx.example.com:5001/xapi/v1/Users?$skip=5");
+    }
+
+    #[test]
+    fn links_elsewhere_are_refused() {
+        for link in [
+            "https://evil.example.com/xapi/v1/Users?$skip=100",
+            "//evil.example.com/xapi/v1/Users",
+            "http://pbx.example.com:5001/xapi/v1/Users",
+            "https://pbx.example.com/xapi/v1/Users",
+            "https://user@pbx.example.com:5001/xapi/v1/Users",
+        ] {
+            let e = resolve_next_link(ROOT, link).unwrap_err();
+            assert!(matches!(e, Error::Decode { .. }), "{link}: {e:?}");
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Pure request building: a static [`RequestTemplate`] plus one JSON input object gives a
+//! [`PreparedRequest`] (method, path and query, headers, body) without any I/O, so tests can check
+//! every byte, `--dry-run` can print it, and typed and by-name calls share it.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::literal::{encode_path_literal, encode_query_value, Literal};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an input key goes in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Location {
+    /// Replaces `{name}` in the path template, as an OData literal.
+    Path,
+    /// A query option (`$top`, `$filter`...).
+    Query,
+    Header,
+    /// One property of an OData action's parameter object (the JSON body).
+    Body,
+    /// The whole JSON body (create/update of an entity).
+    Entity,
+}
+
+/// What a successful answer is expected to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResponseKind {
+    Json,
+    /// An OData collection: `{"value": [...], "@odata.count"?, "@odata.nextLink"?}`.
+    Collection,
+    Empty,
+    /// A file (CSV, ZIP, audio...), whatever the spec claims.
+    Download,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    pub name: &'static str,
+    pub location: Location,
+    /// Used for [`Location::Path`] only.
+    pub literal: Literal,
+    pub required: bool,
+}
+
+/// Everything needed to turn an input object into an HTTP request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTemplate {
+    pub method: Method,
+    /// Relative to the API root `/xapi/v1`, with `{name}` placeholders: `/Users({Id})`.
+    pub path: &'static str,
+    pub params: &'static [Param],
+    pub response: ResponseKind,
+    /// Whether the request may be sent again after it may have reached the server.
+    pub retry_safe: bool,
+}
+
+/// A request ready to send; relative to the API root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedRequest {
+    pub method: Method,
+    /// Path and query, percent-encoded: `/Users(Number='100')?$select=Id,Number`.
+    pub path_and_query: String,
+    /// Extra headers (e.g. `If-Match`); authorization is added by the client.
+    pub headers: Vec<(String, String)>,
+    /// JSON body bytes.
+    pub body: Option<Vec<u8>>,
+    pub response: ResponseKind,
+    pub retry_safe: bool,
+}
+
+impl RequestTemplate {
+    /// Builds the request for `input`. The input is expected to be schema-valid already; this
+    /// still refuses anything it could not encode faithfully.
+    pub fn build(&self, input: &Map<String, Value>) -> Result<PreparedRequest> {
+        let path = self.render_path(input)?;
+        let mut path_and_query = path;
+        let mut headers = Vec::new();
+        let mut body_params = Map::new();
+        let mut entity = None;
+        let mut first_query = true;
+
+        for p in self.params {
+            let Some(value) = input.get(p.name) else {
+                continue;
+            };
+            match p.location {
+                Location::Path => {}
+                Location::Query => {
+                    if value.is_null() {
+                        continue;
+                    }
+                    path_and_query.push(if first_query { '?' } else { '&' });
+                    first_query = false;
+                    path_and_query.push_str(&encode_query_value(p.name));
+                    path_and_query.push('=');
+                    path_and_query.push_str(&encode_query_value(&query_text(p.name, value)?));
+                }
+                Location::Header => {
+                    if let Some(s) = value.as_str() {
+                        headers.push((p.name.to_owned(), s.to_owned()));
+                    } else if !value.is_null() {
+                        return Err(Error::invalid(pointer(p.name), "a string"));
+                    }
+                }
+                Location::Body => {
+                    body_params.insert(p.name.to_owned(), value.clone());
+                }
+                Location::Entity => entity = Some(value),
+            }
+        }
+
+        let has_body_params = self.params.iter().any(|p| p.location == Location::Body);
+        let body = match entity {
+            Some(v) => Some(to_json(v)?),
+            None if has_body_params => Some(to_json(&Value::Object(body_params))?),
+            None => None,
+        };
+
+        Ok(PreparedRequest {
+            method: self.method,
+            path_and_query,
+            headers,
+            body,
+            response: self.response,
+            retry_safe: self.retry_safe,
+        })
+    }
+
+    fn render_path(&self, input: &Map<String, Value>) -> Result<String> {
+        let mut out = String::with_capacity(self.path.len() + 16);
+        let mut rest = self.path;
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..]
+                .find('}')
+                .map(|i| open + i)
+                .expect("path templates come from codegen and are balanced");
+            out.push_str(&rest[..open]);
+            let name = &rest[open + 1..close];
+            let param = self
+                .params
+                .iter()
+                .find(|p| p.name == name && p.location == Location::Path)
+                .expect("every placeholder has a path parameter (codegen invariant)");
+            let value = input
+                .get(name)
+                .ok_or_else(|| Error::invalid(pointer(name), "a value for this path parameter"))?;
+            let encoded = encode_path_literal(value, param.literal)
+                .map_err(|e| Error::invalid(pointer(name), e.expected))?;
+            out.push_str(&encoded);
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// The text of a query option: lists (`$select`, `$orderby`, `$expand`) are comma-joined.
+fn query_text(name: &str, value: &Value) -> Result<String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Array(items) => {
+            let mut parts = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Value::String(s) => parts.push(s.as_str()),
+                    _ => {
+                        return Err(Error::invalid(format!("{}/{i}", pointer(name)), "a string"));
+                    }
+                }
+            }
+            Ok(parts.join(","))
+        }
+        Value::Null | Value::Object(_) => Err(Error::invalid(
+            pointer(name),
+            "a string, number, boolean or list of strings",
+        )),
+    }
+}
+
+/// JSON pointer of a top-level input key (`~` and `/` escaped per RFC 6901).
+pub fn pointer(key: &str) -> String {
+    format!("/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+fn to_json(v: &Value) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| Error::invalid("", format!("JSON-serialisable input ({e})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const USERS_BY_NUMBER: RequestTemplate = RequestTemplate {
+        method: Method::Get,
+        path: "/Users(Number={Number})",
+        params: &[
+            Param {
+                name: "Number",
+                location: Location::Path,
+                literal: Literal::Quoted,
+                required: true,
+            },
+            Param {
+                name: "$select",
+                location: Location::Query,
+                literal: Literal::Bare,
+                required: false,
+            },
+        ],
+        response: ResponseKind::Json,
+        retry_safe: true,
+    };
+
+    const PURGE_CHATS: RequestTemplate = RequestTemplate {
+        method: Method::Post,
+        path: "/PurgeChats",
+        params: &[Param {
+            name: "period",
+            location: Location::Body,
+            literal: Literal::Bare,
+            required: false,
+        }],
+        response: ResponseKind::Empty,
+        retry_safe: false,
+    };
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn string_key_is_quoted_and_select_joined() {
+        let r = USERS_BY_NUMBER
+            .build(&obj(json!({"Number": "100", "$select": ["Id", "Number"]})))
+            .unwrap();
+        assert_eq!(r.path_and_query, "/Users(Number='100')?$select=Id,Number");
+        assert_eq!(r.body, None);
+    }
+
+    #[test]
+    fn injection_stays_inside_the_key() {
+        let r = USERS_BY_NUMBER
+            .build(&obj(json!({"Number": "x') or ('1'='1"})))
+            .unwrap();
+        assert_eq!(
+            r.path_and_query,
+            "/Users(Number='x''%29%20or%20%28''1''%3D''1')"
+        );
+    }
+
+    #[test]
+    fn action_parameters_form_the_body() {
+        let r = PURGE_CHATS
+            .build(&obj(json!({"period": {"Start": "2024-01-01T00:00:00Z"}})))
+            .unwrap();
+        assert_eq!(r.path_and_query, "/PurgeChats");
+        assert_eq!(
+            r.body.as_deref(),
+            Some(br#"{"period":{"Start":"2024-01-01T00:00:00Z"}}"#.as_slice())
+        );
+        let empty = PURGE_CHATS.build(&Map::new()).unwrap();
+        assert_eq!(empty.body.as_deref(), Some(b"{}".as_slice()));
+    }
+
+    #[test]
+    fn missing_path_value_is_invalid_input() {
+        let e = USERS_BY_NUMBER.build(&Map::new()).unwrap_err();
+        assert!(e.to_string().contains("/Number"), "{e}");
+    }
+}

@@ -1,0 +1,146 @@
+//! Shared helpers of the transport tests. All traffic goes to wiremock servers on 127.0.0.1.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::fmt::{Debug, Display};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use threecx_core::{
+    Client, Config, ConfigBuilder, Literal, Location, Method, Param, RequestTemplate, ResponseKind,
+};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const SECRET: &str = "s3cr3t-XYZ";
+pub const TOKEN: &str = "tok-ABC";
+
+/// A fresh server on its own port (not wiremock's pool, which reuses servers and so base URLs:
+/// the token cache is process-global and keyed by base URL and client ID).
+pub async fn server() -> MockServer {
+    MockServer::builder().start().await
+}
+
+/// Settings for `server` with a client ID unique to the test, so no token is shared by accident.
+pub fn config(server: &MockServer, client_id: &str) -> ConfigBuilder {
+    Config::builder()
+        .base_url(server.uri())
+        .client_id(client_id)
+        .client_secret(SECRET)
+}
+
+pub fn client(server: &MockServer, client_id: &str) -> Client {
+    Client::new(config(server, client_id).build().unwrap()).unwrap()
+}
+
+pub fn token_body(token: &str, expires_in: u64) -> Value {
+    json!({
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "access_token": token,
+        "refresh_token": null
+    })
+}
+
+/// The token endpoint answering `token`, expected to be asked exactly `times` times.
+pub fn token_mock(token: &str, times: u64) -> Mock {
+    Mock::given(method("POST"))
+        .and(path("/connect/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(token, 3600)))
+        .expect(times)
+}
+
+pub fn json_response(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+pub fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+const fn query(name: &'static str) -> Param {
+    Param {
+        name,
+        location: Location::Query,
+        literal: Literal::Bare,
+        required: false,
+    }
+}
+
+/// `GET /Users` with the OData options, as codegen would emit it.
+pub static LIST_USERS: RequestTemplate = RequestTemplate {
+    method: Method::Get,
+    path: "/Users",
+    params: &[
+        query("$top"),
+        query("$skip"),
+        query("$filter"),
+        query("$count"),
+    ],
+    response: ResponseKind::Collection,
+    retry_safe: true,
+};
+
+/// `GET /Users({Id})`.
+pub static GET_USER: RequestTemplate = RequestTemplate {
+    method: Method::Get,
+    path: "/Users({Id})",
+    params: &[Param {
+        name: "Id",
+        location: Location::Path,
+        literal: Literal::Bare,
+        required: true,
+    }],
+    response: ResponseKind::Json,
+    retry_safe: true,
+};
+
+/// `GET /Users(Number={Number})`: a string key.
+pub static GET_USER_BY_NUMBER: RequestTemplate = RequestTemplate {
+    method: Method::Get,
+    path: "/Users(Number={Number})",
+    params: &[Param {
+        name: "Number",
+        location: Location::Path,
+        literal: Literal::Quoted,
+        required: true,
+    }],
+    response: ResponseKind::Json,
+    retry_safe: true,
+};
+
+/// `POST /PurgeChats` with its `period` parameter.
+pub static PURGE_CHATS: RequestTemplate = RequestTemplate {
+    method: Method::Post,
+    path: "/PurgeChats",
+    params: &[Param {
+        name: "period",
+        location: Location::Body,
+        literal: Literal::Bare,
+        required: false,
+    }],
+    response: ResponseKind::Empty,
+    retry_safe: false,
+};
+
+/// A download the spec types as JSON.
+pub static DOWNLOAD_LOGS: RequestTemplate = RequestTemplate {
+    method: Method::Get,
+    path: "/ReportCallLogData/Pbx.DownloadCallLog()",
+    params: &[],
+    response: ResponseKind::Download,
+    retry_safe: true,
+};
+
+/// Asserts that neither the secret nor the token shows in `Debug` or `Display` of `value`.
+pub fn assert_no_secrets<T: Debug + Display + ?Sized>(value: &T) {
+    let shown = format!("{value:?}\n{value}");
+    assert_no_secrets_in(&shown);
+}
+
+pub fn assert_no_secrets_in(text: &str) {
+    assert!(!text.contains(SECRET), "secret leaked: {text}");
+    assert!(!text.contains(TOKEN), "token leaked: {text}");
+}
+
+/// Short timeouts for tests that expect one.
+pub const SHORT: Duration = Duration::from_millis(100);

@@ -1,0 +1,270 @@
+//! Paging through collections with `$top`/`$skip` and `@odata.nextLink`.
+
+mod common;
+
+use common::*;
+use futures_util::TryStreamExt;
+use serde_json::{json, Value};
+use threecx_core::{Error, Method, Param, RequestTemplate, ResponseKind};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer};
+
+fn users(range: std::ops::Range<u64>) -> Value {
+    json!({ "value": range.map(|i| json!({"Id": i})).collect::<Vec<_>>() })
+}
+
+async fn mount_page(server: &MockServer, top: u64, skip: u64, body: Value) {
+    Mock::given(method("GET"))
+        .and(path("/xapi/v1/Users"))
+        .and(query_param("$top", top.to_string()))
+        .and(query_param("$skip", skip.to_string()))
+        .respond_with(json_response(body))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+fn ids(items: &[Value]) -> Vec<u64> {
+    items.iter().map(|v| v["Id"].as_u64().unwrap()).collect()
+}
+
+/// `(top, skip)` of every API request the server saw, in order.
+async fn pages_asked(server: &MockServer) -> Vec<(String, String)> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/xapi/v1/Users")
+        .map(|r| {
+            let get = |k: &str| {
+                r.url
+                    .query_pairs()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            (get("$top"), get("$skip"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn two_hundred_fifty_items_in_pages_of_a_hundred() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    mount_page(&server, 100, 0, users(0..100)).await;
+    mount_page(&server, 100, 100, users(100..200)).await;
+    mount_page(&server, 100, 200, users(200..250)).await;
+
+    let client = client(&server, "paginate-250");
+    let items: Vec<Value> = client
+        .paginate(&LIST_USERS, obj(json!({"$filter": "Id ge 0"})), 100)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&items), (0..250).collect::<Vec<_>>());
+    assert_eq!(
+        pages_asked(&server).await,
+        vec![
+            ("100".into(), "0".into()),
+            ("100".into(), "100".into()),
+            ("100".into(), "200".into())
+        ]
+    );
+    // The caller's other options go with every page.
+    for r in server.received_requests().await.unwrap().iter().skip(1) {
+        assert!(
+            r.url.query().unwrap().contains("$filter=Id%20ge%200"),
+            "{}",
+            r.url
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_callers_skip_and_top_are_start_and_total() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    mount_page(&server, 100, 10, users(10..110)).await;
+    mount_page(&server, 50, 110, users(110..160)).await;
+
+    let client = client(&server, "paginate-limit");
+    let items: Vec<Value> = client
+        .paginate(&LIST_USERS, obj(json!({"$skip": 10, "$top": 150})), 100)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&items), (10..160).collect::<Vec<_>>());
+    assert_eq!(pages_asked(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_exact_multiple_ends_on_an_empty_page() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    mount_page(&server, 2, 0, users(0..2)).await;
+    mount_page(&server, 2, 2, users(2..4)).await;
+    mount_page(&server, 2, 4, users(4..4)).await;
+    let client = client(&server, "paginate-exact");
+    let items: Vec<Value> = client
+        .paginate(&LIST_USERS, obj(json!({})), 2)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&items), vec![0, 1, 2, 3]);
+}
+
+#[tokio::test]
+async fn next_links_are_followed() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    let mut first = users(0..100);
+    first["@odata.nextLink"] = json!("Users?$skiptoken=abc");
+    mount_page(&server, 100, 0, first).await;
+    let mut second = users(100..200);
+    second["@odata.nextLink"] = json!(format!("{}/xapi/v1/Users?$skiptoken=def", server.uri()));
+    Mock::given(method("GET"))
+        .and(path("/xapi/v1/Users"))
+        .and(query_param("$skiptoken", "abc"))
+        .respond_with(json_response(second))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/xapi/v1/Users"))
+        .and(query_param("$skiptoken", "def"))
+        .respond_with(json_response(users(200..230)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = client(&server, "paginate-next-link");
+    let items: Vec<Value> = client
+        .paginate(&LIST_USERS, obj(json!({})), 100)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&items), (0..230).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_next_link_to_another_host_is_refused() {
+    let server = server().await;
+    let elsewhere = common::server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    let mut first = users(0..3);
+    first["@odata.nextLink"] = json!(format!("{}/xapi/v1/Users?$skiptoken=x", elsewhere.uri()));
+    mount_page(&server, 3, 0, first).await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(users(0..0)))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+
+    let client = client(&server, "paginate-foreign");
+    let results: Vec<_> =
+        futures_util::StreamExt::collect::<Vec<_>>(client.paginate(&LIST_USERS, obj(json!({})), 3))
+            .await;
+    // The page's items come first, then the refusal, then nothing.
+    assert_eq!(results.len(), 4);
+    assert!(results[..3].iter().all(Result::is_ok));
+    match &results[3] {
+        Err(Error::Decode { what, message }) => {
+            assert_eq!(what, "@odata.nextLink");
+            assert!(message.contains("another origin"), "{message}");
+        }
+        other => panic!("expected Error::Decode, got {other:?}"),
+    }
+}
+
+/// A collection without `$top`/`$skip` parameters.
+static LIST_CODECS: RequestTemplate = RequestTemplate {
+    method: Method::Get,
+    path: "/Codecs",
+    params: &[] as &[Param],
+    response: ResponseKind::Collection,
+    retry_safe: true,
+};
+
+#[tokio::test]
+async fn without_paging_parameters_one_request_is_made() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/xapi/v1/Codecs"))
+        .respond_with(json_response(json!({"value": ["PCMU", "PCMA", "G722"]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server, "paginate-single");
+    let items: Vec<Value> = client
+        .paginate(&LIST_CODECS, obj(json!({"$top": 1})), 2)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(items, vec![json!("PCMU"), json!("PCMA"), json!("G722")]);
+    let asked = &server.received_requests().await.unwrap()[1];
+    assert_eq!(asked.url.query(), None);
+}
+
+#[tokio::test]
+async fn bad_arguments_fail_before_any_request() {
+    let server = server().await;
+    token_mock(TOKEN, 0).mount(&server).await;
+    let client = client(&server, "paginate-bad");
+    let err = client
+        .paginate(&LIST_USERS, obj(json!({"$top": "many"})), 10)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput { pointer, .. } if pointer == "/$top"),
+        "{err:?}"
+    );
+    let err = client
+        .paginate(&LIST_USERS, obj(json!({})), 0)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Config {
+                field: "page_size",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // `$top: 0` asks for nothing.
+    let items: Vec<Value> = client
+        .paginate(&LIST_USERS, obj(json!({"$top": 0})), 10)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(items.is_empty());
+}
+
+#[tokio::test]
+async fn a_non_collection_answer_is_a_decode_error() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(json!({"Id": 1})))
+        .mount(&server)
+        .await;
+    let client = client(&server, "paginate-not-collection");
+    let err = client
+        .paginate(&LIST_USERS, obj(json!({})), 10)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    match err {
+        Error::Decode { what, message } => {
+            assert_eq!(what, "GET /Users?$top=10&$skip=0");
+            assert!(message.contains("\"value\""), "{message}");
+        }
+        other => panic!("expected Error::Decode, got {other:?}"),
+    }
+}
