@@ -20,7 +20,7 @@ pub struct ApiErrorDetail {
 #[non_exhaustive]
 pub enum Error {
     /// The input does not fit the action's schema; nothing was sent.
-    #[error("invalid input at {pointer}: expected {expected}{}", example_suffix(.example))]
+    #[error("invalid input at {}: expected {expected}{}", pointer_text(.pointer), example_suffix(.example))]
     InvalidInput {
         /// JSON pointer into the input (`/period/Start`; `` (empty) for the whole input).
         pointer: String,
@@ -121,6 +121,14 @@ impl Error {
             expected: expected.into(),
             example: None,
         }
+    }
+}
+
+fn pointer_text(pointer: &str) -> &str {
+    if pointer.is_empty() {
+        "the top level of the input"
+    } else {
+        pointer
     }
 }
 

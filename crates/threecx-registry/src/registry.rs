@@ -1,0 +1,590 @@
+//! The registry: every operation by resource and action name, built once, looked up by any
+//! spelling of a name, with published schemas and compiled validators cached per operation.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use jsonschema::Validator;
+use serde_json::{Map, Value};
+use threecx_core::Error;
+
+use crate::names::{normalize, with_normalized};
+use crate::operation::{ModelDefs, Operation, Registration};
+use crate::{schema, suggest, validate};
+
+/// All registered operations. Build it with [`Registry::from_operations`] or use [`global`].
+pub struct Registry {
+    /// Sorted by resource, then action (normalised names).
+    ops: Vec<&'static dyn Operation>,
+    resources: Vec<ResourceEntry>,
+    /// Normalised resource name → index in `resources`.
+    by_resource: HashMap<Box<str>, usize>,
+    /// Canonical (resource, action) → index in `ops`; finds an operation's caches without
+    /// normalising its names.
+    by_canonical: HashMap<(&'static str, &'static str), usize>,
+    models: Map<String, Value>,
+    caches: Vec<OpCache>,
+}
+
+/// What is computed once per operation, on first use.
+#[derive(Default)]
+struct OpCache {
+    input_schema: OnceLock<Value>,
+    output_schema: OnceLock<Value>,
+    /// The compiled input validator, or why the schema does not compile.
+    validator: OnceLock<Result<Validator, String>>,
+}
+
+/// One resource (a spec tag) and its actions.
+#[derive(Debug)]
+pub struct ResourceEntry {
+    name: &'static str,
+    display_name: &'static str,
+    key: Box<str>,
+    actions: Vec<&'static dyn Operation>,
+    /// Normalised action name → index in `actions`.
+    by_action: HashMap<Box<str>, usize>,
+    /// Normalised action names, in `actions` order (for suggestions).
+    action_keys: Vec<Box<str>>,
+}
+
+impl ResourceEntry {
+    /// Canonical name: `PurgeSettings`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Display name: `Purge Settings`.
+    pub fn display_name(&self) -> &'static str {
+        self.display_name
+    }
+
+    /// Lookup key: `purgesettings`.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The resource's actions, sorted by normalised name.
+    pub fn actions(&self) -> &[&'static dyn Operation] {
+        &self.actions
+    }
+
+    /// The action of this resource with the given name, in any spelling.
+    pub fn find(&self, action: &str) -> Result<&'static dyn Operation, Error> {
+        with_normalized(action, |key| {
+            self.by_action.get(key).map(|&i| self.actions[i])
+        })
+        .ok_or_else(|| Error::UnknownName {
+            kind: "action",
+            name: action.to_owned(),
+            suggestions: suggest::suggest(
+                &normalize(action),
+                self.action_keys
+                    .iter()
+                    .zip(&self.actions)
+                    .map(|(key, op)| (&**key, op.meta().action_display)),
+            ),
+        })
+    }
+}
+
+/// Two operations whose resource and action names normalise the same (a programming error: one
+/// of them could never be called by name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateError {
+    /// Each clash as the two operations' canonical `(resource, action)` names.
+    pub duplicates: Vec<[(&'static str, &'static str); 2]>,
+}
+
+impl fmt::Display for DuplicateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("operations registered twice under the same name: ")?;
+        for (i, [a, b]) in self.duplicates.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(
+                f,
+                "{}/{} and {}/{} (both {}/{})",
+                a.0,
+                a.1,
+                b.0,
+                b.1,
+                normalize(a.0),
+                normalize(a.1)
+            )?;
+        }
+        f.write_str(". Names compare with only letters and digits, case-insensitively; rename one")
+    }
+}
+
+impl std::error::Error for DuplicateError {}
+
+impl Registry {
+    /// Builds a registry from operations and model definitions (`ModelDefs` texts: JSON objects
+    /// `{"<Model>": <schema>, ...}`).
+    ///
+    /// Model texts that do not parse are logged and skipped; a model defined twice keeps its
+    /// first definition. Fails when two operations have the same normalised names.
+    pub fn from_operations<'m>(
+        operations: impl IntoIterator<Item = &'static dyn Operation>,
+        models: impl IntoIterator<Item = &'m str>,
+    ) -> Result<Registry, DuplicateError> {
+        let mut keyed: Vec<(String, String, &'static dyn Operation)> = operations
+            .into_iter()
+            .map(|op| {
+                let meta = op.meta();
+                (normalize(meta.resource), normalize(meta.action), op)
+            })
+            .collect();
+        keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+
+        let duplicates: Vec<_> = keyed
+            .windows(2)
+            .filter(|w| (&w[0].0, &w[0].1) == (&w[1].0, &w[1].1))
+            .map(|w| [canonical(w[0].2), canonical(w[1].2)])
+            .collect();
+        if !duplicates.is_empty() {
+            return Err(DuplicateError { duplicates });
+        }
+
+        let mut resources: Vec<ResourceEntry> = Vec::new();
+        let mut by_resource = HashMap::new();
+        for (resource_key, action_key, op) in &keyed {
+            if resources.last().is_none_or(|r| *r.key != **resource_key) {
+                by_resource.insert(resource_key.clone().into_boxed_str(), resources.len());
+                let meta = op.meta();
+                resources.push(ResourceEntry {
+                    name: meta.resource,
+                    display_name: meta.resource_display,
+                    key: resource_key.clone().into_boxed_str(),
+                    actions: Vec::new(),
+                    by_action: HashMap::new(),
+                    action_keys: Vec::new(),
+                });
+            }
+            let entry = resources.last_mut().expect("pushed above");
+            entry
+                .by_action
+                .insert(action_key.clone().into_boxed_str(), entry.actions.len());
+            entry.action_keys.push(action_key.clone().into_boxed_str());
+            entry.actions.push(*op);
+        }
+
+        let ops: Vec<&'static dyn Operation> = keyed.iter().map(|(_, _, op)| *op).collect();
+        let by_canonical = ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| (canonical(*op), i))
+            .collect();
+        let caches = ops.iter().map(|_| OpCache::default()).collect();
+
+        Ok(Registry {
+            ops,
+            resources,
+            by_resource,
+            by_canonical,
+            models: merge_models(models),
+            caches,
+        })
+    }
+
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether no operation is registered.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Resources sorted by normalised name, each with its sorted actions.
+    pub fn resources(&self) -> &[ResourceEntry] {
+        &self.resources
+    }
+
+    /// Every operation, sorted by resource, then action.
+    pub fn actions(&self) -> &[&'static dyn Operation] {
+        &self.ops
+    }
+
+    /// The merged model definitions (`$defs`) that action schemas refer to.
+    pub fn models(&self) -> &Map<String, Value> {
+        &self.models
+    }
+
+    /// The resource with the given name, in any spelling (`Purge Settings`, `purge-settings`).
+    pub fn find_resource(&self, resource: &str) -> Result<&ResourceEntry, Error> {
+        with_normalized(resource, |key| {
+            self.by_resource.get(key).map(|&i| &self.resources[i])
+        })
+        .ok_or_else(|| Error::UnknownName {
+            kind: "resource",
+            name: resource.to_owned(),
+            suggestions: suggest::suggest(
+                &normalize(resource),
+                self.resources.iter().map(|r| (&*r.key, r.display_name)),
+            ),
+        })
+    }
+
+    /// The operation with the given resource and action names, in any spelling; unknown names
+    /// give [`Error::UnknownName`] with the closest display names as suggestions.
+    pub fn find(&self, resource: &str, action: &str) -> Result<&'static dyn Operation, Error> {
+        self.find_resource(resource)?.find(action)
+    }
+
+    /// Position of `op` in this registry, when it is the registered operation itself.
+    fn index_of(&self, op: &dyn Operation) -> Option<usize> {
+        let i = *self.by_canonical.get(&canonical(op))?;
+        std::ptr::addr_eq(
+            self.ops[i] as *const dyn Operation,
+            op as *const dyn Operation,
+        )
+        .then_some(i)
+    }
+
+    /// The self-contained JSON Schema (2020-12) of `op`'s input: its schema plus a `$defs` with
+    /// every model it uses. Computed once per registered operation.
+    pub fn input_schema(&self, op: &dyn Operation) -> Value {
+        self.cached_input_schema(op).into_owned()
+    }
+
+    /// The self-contained JSON Schema (2020-12) of `op`'s output (see `Response::to_json`).
+    pub fn output_schema(&self, op: &dyn Operation) -> Value {
+        match self.index_of(op) {
+            Some(i) => self.caches[i]
+                .output_schema
+                .get_or_init(|| schema::self_contained(op.output_schema(), &self.models))
+                .clone(),
+            None => schema::self_contained(op.output_schema(), &self.models),
+        }
+    }
+
+    /// An example input for `op`, built from its input schema (required properties always,
+    /// all properties of small objects).
+    pub fn example_input(&self, op: &dyn Operation) -> Value {
+        let schema = self.cached_input_schema(op);
+        schema::example(&schema, &schema)
+    }
+
+    /// Checks `input` against `op`'s input schema; the first, most specific problem is returned
+    /// as [`Error::InvalidInput`] (JSON pointer, expectation in words, example).
+    ///
+    /// The validator is compiled once per registered operation, on first use.
+    pub fn validate(&self, op: &dyn Operation, input: &Value) -> Result<(), Error> {
+        let Some(i) = self.index_of(op) else {
+            // Not one of ours (a caller's own operation): compile for this call only.
+            let schema = schema::self_contained(op.input_schema(), &self.models);
+            let validator = validate::compile(&schema).map_err(|e| schema_error(op, e))?;
+            return validate::check(&validator, &schema, input);
+        };
+        let schema = self.caches[i]
+            .input_schema
+            .get_or_init(|| schema::self_contained(op.input_schema(), &self.models));
+        let validator = self.caches[i]
+            .validator
+            .get_or_init(|| validate::compile(schema))
+            .as_ref()
+            .map_err(|e| schema_error(op, e.clone()))?;
+        validate::check(validator, schema, input)
+    }
+
+    fn cached_input_schema(&self, op: &dyn Operation) -> std::borrow::Cow<'_, Value> {
+        match self.index_of(op) {
+            Some(i) => std::borrow::Cow::Borrowed(
+                self.caches[i]
+                    .input_schema
+                    .get_or_init(|| schema::self_contained(op.input_schema(), &self.models)),
+            ),
+            None => {
+                std::borrow::Cow::Owned(schema::self_contained(op.input_schema(), &self.models))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("resources", &self.resources.len())
+            .field("actions", &self.ops.len())
+            .field("models", &self.models.len())
+            .finish()
+    }
+}
+
+/// The registry of every operation linked into the program (collected with `inventory`), built
+/// on first use.
+///
+/// # Panics
+/// When two registered operations have the same normalised names: a programming error, reported
+/// with both names.
+pub fn global() -> &'static Registry {
+    static GLOBAL: OnceLock<Registry> = OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        let operations = inventory::iter::<Registration>.into_iter().map(|r| r.0);
+        let models = inventory::iter::<ModelDefs>.into_iter().map(|m| m.0);
+        Registry::from_operations(operations, models)
+            .unwrap_or_else(|e| panic!("threecx-registry: {e}"))
+    })
+}
+
+fn canonical(op: &dyn Operation) -> (&'static str, &'static str) {
+    let meta = op.meta();
+    (meta.resource, meta.action)
+}
+
+fn merge_models<'m>(texts: impl IntoIterator<Item = &'m str>) -> Map<String, Value> {
+    let mut merged = Map::new();
+    for text in texts {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(defs)) => {
+                for (name, def) in defs {
+                    match merged.get(&name) {
+                        Some(existing) if *existing != def => tracing::warn!(
+                            model = %name,
+                            "model defined twice with different schemas; keeping the first"
+                        ),
+                        Some(_) => {}
+                        None => {
+                            merged.insert(name, def);
+                        }
+                    }
+                }
+            }
+            Ok(_) => tracing::error!("registered model definitions are not a JSON object; skipped"),
+            Err(e) => {
+                tracing::error!("registered model definitions are not valid JSON ({e}); skipped")
+            }
+        }
+    }
+    merged
+}
+
+fn schema_error(op: &dyn Operation, message: String) -> Error {
+    let meta = op.meta();
+    Error::Config {
+        field: "input_schema",
+        message: format!(
+            "the input schema of {}/{} does not compile ({message}); this is a bug in the \
+             action's definition, not in the input",
+            meta.resource, meta.action
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, COUNTER, GET_USER_BY_NUMBER, LIST_USERS, PURGE_CALLS, PURGE_CHATS};
+    use serde_json::json;
+    use std::time::Instant;
+
+    fn names(ops: &[&'static dyn Operation]) -> Vec<String> {
+        ops.iter()
+            .map(|op| format!("{}/{}", op.meta().resource, op.meta().action))
+            .collect()
+    }
+
+    #[test]
+    fn sorted_by_resource_then_action() {
+        let r = testing::registry();
+        assert_eq!(r.len(), 5);
+        assert!(!r.is_empty());
+        assert_eq!(
+            names(r.actions()),
+            [
+                "PurgeSettings/PurgeCalls",
+                "PurgeSettings/PurgeChats",
+                "Tools/Count",
+                "Users/GetUserByNumber",
+                "Users/ListUser"
+            ]
+        );
+        let resources: Vec<_> = r
+            .resources()
+            .iter()
+            .map(|e| (e.name(), e.display_name(), e.key(), e.actions().len()))
+            .collect();
+        assert_eq!(
+            resources,
+            [
+                ("PurgeSettings", "Purge Settings", "purgesettings", 2),
+                ("Tools", "Tools", "tools", 1),
+                ("Users", "Users", "users", 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn any_spelling_finds_the_operation() {
+        let r = testing::registry();
+        for (resource, action) in [
+            ("PurgeSettings", "PurgeChats"),
+            ("Purge Settings", "Purge Chats"),
+            ("purge-settings", "purge-chats"),
+            ("purge_settings", "purge_chats"),
+            ("PURGESETTINGS", "PURGECHATS"),
+        ] {
+            let op = r.find(resource, action).unwrap();
+            assert!(std::ptr::addr_eq(op, &PURGE_CHATS as &dyn Operation));
+        }
+        assert_eq!(r.find_resource("users").unwrap().name(), "Users");
+    }
+
+    #[test]
+    fn unknown_resource_suggests_display_names() {
+        let r = testing::registry();
+        match r.find("Purge Setings", "Purge Chats") {
+            Err(Error::UnknownName {
+                kind,
+                name,
+                suggestions,
+            }) => {
+                assert_eq!(kind, "resource");
+                assert_eq!(name, "Purge Setings");
+                assert_eq!(suggestions, ["Purge Settings"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_action_suggests_within_the_resource() {
+        let r = testing::registry();
+        let e = r.find("Purge Settings", "purge chat").unwrap_err();
+        match &e {
+            Error::UnknownName {
+                kind, suggestions, ..
+            } => {
+                assert_eq!(*kind, "action");
+                assert_eq!(suggestions[0], "Purge Chats");
+                assert!(suggestions.len() <= 5);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e
+            .to_string()
+            .starts_with("unknown action \"purge chat\"; did you mean: Purge Chats"));
+        let e = r.find("Users", "frobnicate").unwrap_err();
+        assert!(matches!(e, Error::UnknownName { ref suggestions, .. } if suggestions.is_empty()));
+    }
+
+    #[test]
+    fn duplicates_name_both_operations() {
+        static OTHER: crate::HttpAction = crate::HttpAction {
+            meta: crate::ActionMeta {
+                resource: "Purge_Settings",
+                action: "purge-chats",
+                ..PURGE_CHATS.meta
+            },
+            template: PURGE_CHATS.template,
+            input_schema: "{}",
+            output_schema: "{}",
+        };
+        let e = Registry::from_operations([&PURGE_CHATS as &dyn Operation, &OTHER, &COUNTER], [])
+            .unwrap_err();
+        assert_eq!(e.duplicates.len(), 1);
+        let text = e.to_string();
+        assert!(text.contains("PurgeSettings/PurgeChats"), "{text}");
+        assert!(text.contains("Purge_Settings/purge-chats"), "{text}");
+        assert!(text.contains("purgesettings/purgechats"), "{text}");
+    }
+
+    #[test]
+    fn published_schemas_are_self_contained() {
+        let r = testing::registry();
+        let input = r.input_schema(&PURGE_CHATS);
+        assert_eq!(input["$schema"], crate::schema::DRAFT_2020_12);
+        let defs: Vec<_> = input["$defs"].as_object().unwrap().keys().collect();
+        assert_eq!(defs, ["PurgeSettings"]);
+        let output = r.output_schema(&LIST_USERS);
+        let mut defs: Vec<_> = output["$defs"].as_object().unwrap().keys().collect();
+        defs.sort();
+        assert_eq!(defs, ["User", "UserGroup"]);
+        assert!(r.input_schema(&GET_USER_BY_NUMBER).get("$defs").is_none());
+        // Served from the cache the second time, identical.
+        assert_eq!(r.input_schema(&PURGE_CHATS), input);
+        assert!(r.models().contains_key("Unused"));
+    }
+
+    #[test]
+    fn example_input_for_purge_chats() {
+        let r = testing::registry();
+        assert_eq!(
+            r.example_input(&PURGE_CHATS),
+            json!({"period": {"All": false, "Start": "2024-01-01T00:00:00Z", "Stop": "2024-01-01T00:00:00Z"}})
+        );
+        assert_eq!(
+            r.example_input(&GET_USER_BY_NUMBER),
+            json!({"number": "string"})
+        );
+        assert_eq!(r.example_input(&LIST_USERS), json!({}));
+    }
+
+    #[test]
+    fn examples_validate() {
+        let r = testing::registry();
+        for op in r.actions() {
+            let example = r.example_input(*op);
+            r.validate(*op, &example)
+                .unwrap_or_else(|e| panic!("{op:?}: {example}: {e}"));
+        }
+    }
+
+    #[test]
+    fn validation_uses_the_cached_validator() {
+        let r = testing::registry();
+        let i = r.index_of(&PURGE_CALLS).unwrap();
+        assert!(r.caches[i].validator.get().is_none(), "compiled lazily");
+        r.validate(&PURGE_CALLS, &json!({})).unwrap();
+        assert!(r.caches[i].validator.get().is_some());
+        let e = r
+            .validate(&PURGE_CALLS, &json!({"period": {"Start": "yesterday"}}))
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { ref pointer, .. } if pointer == "/period/Start"));
+    }
+
+    #[test]
+    fn unregistered_operations_validate_uncached() {
+        let r = Registry::from_operations([&COUNTER as &dyn Operation], []).unwrap();
+        assert!(r.index_of(&PURGE_CHATS).is_none());
+        // PurgeSettings is not among this registry's models: the schema cannot compile.
+        let e = r.validate(&PURGE_CHATS, &json!({})).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Config {
+                    field: "input_schema",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let full = testing::registry();
+        assert!(full
+            .validate(&GET_USER_BY_NUMBER, &json!({"number": "100"}))
+            .is_ok());
+    }
+
+    #[test]
+    fn lookups_are_fast() {
+        let r = testing::registry();
+        let n = 20_000;
+        let start = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(r.find(
+                std::hint::black_box("Purge Settings"),
+                std::hint::black_box("Purge Chats"),
+            ))
+            .unwrap();
+        }
+        let per_lookup = start.elapsed() / n;
+        eprintln!("find: {per_lookup:?} per lookup");
+        // Generous for unoptimised builds on a busy machine; typically well under 1 µs.
+        assert!(per_lookup.as_micros() < 20, "{per_lookup:?} per lookup");
+    }
+}
