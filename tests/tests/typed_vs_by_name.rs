@@ -1,0 +1,202 @@
+//! Must-show (f): typed and by-name calls build byte-identical requests, checked both on the
+//! prepared request and on the wire.
+
+mod common;
+
+use serde_json::{json, Value};
+use threecx_core::PreparedRequest;
+use threecx_ops::{models, TypedAction};
+use wiremock::matchers::any;
+use wiremock::{Mock, ResponseTemplate};
+
+fn by_name(resource: &str, action: &str, input: &Value) -> PreparedRequest {
+    let registry = threecx_ops::registry();
+    let op = registry.find(resource, action).expect("action");
+    registry.prepare(op, input).expect("by-name prepare")
+}
+
+fn typed<A: TypedAction>(action: &A) -> PreparedRequest {
+    threecx_ops::prepare(action).expect("typed prepare")
+}
+
+fn cases() -> Vec<(&'static str, PreparedRequest, PreparedRequest)> {
+    use threecx_ops::{active_calls, purge_settings, report_call_log_data, users};
+    let user = models::User {
+        number: Some("105".into()),
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        ..Default::default()
+    };
+    vec![
+        (
+            "entity list with OData options",
+            typed(&users::ListUser {
+                top: Some(10),
+                skip: Some(5),
+                filter: Some("Number eq '100'".into()),
+                select: Some(vec!["Id".into(), "Number".into()]),
+                orderby: Some(vec!["Number desc".into()]),
+                count: Some(true),
+                ..Default::default()
+            }),
+            by_name(
+                "Users",
+                "List User",
+                &json!({"$top": 10, "$skip": 5, "$filter": "Number eq '100'",
+                        "$select": ["Id", "Number"], "$orderby": ["Number desc"], "$count": true}),
+            ),
+        ),
+        (
+            "get by integer key",
+            typed(&users::GetUser {
+                id: 42,
+                select: None,
+                expand: Some(vec!["Groups".into()]),
+            }),
+            by_name(
+                "Users",
+                "GetUser",
+                &json!({"Id": 42, "$expand": ["Groups"]}),
+            ),
+        ),
+        (
+            "get by string key",
+            typed(&users::GetUserByNumber {
+                number: "O'Brien".into(),
+                select: None,
+                expand: None,
+            }),
+            by_name("users", "get-user-by-number", &json!({"Number": "O'Brien"})),
+        ),
+        (
+            "create",
+            typed(&users::CreateUser { body: user.clone() }),
+            by_name(
+                "Users",
+                "Create User",
+                &json!({"body": {"Number": "105", "FirstName": "Ada", "LastName": "Lovelace"}}),
+            ),
+        ),
+        (
+            "update",
+            typed(&users::UpdateUser {
+                id: 42,
+                body: models::User {
+                    last_name: Some("Byron".into()),
+                    ..Default::default()
+                },
+            }),
+            by_name(
+                "Users",
+                "Update User",
+                &json!({"Id": 42, "body": {"LastName": "Byron"}}),
+            ),
+        ),
+        (
+            "delete",
+            typed(&users::DeleteUser {
+                id: 42,
+                if_match: Some("*".into()),
+            }),
+            by_name("Users", "Delete User", &json!({"Id": 42, "If-Match": "*"})),
+        ),
+        (
+            "bound function with parameters",
+            typed(&report_call_log_data::GetCallLogData {
+                period_from: "2024-01-01T00:00:00Z".into(),
+                period_to: "2024-06-30T23:59:59Z".into(),
+                source_type: 0,
+                source_filter: Some(String::new()),
+                destination_type: 0,
+                destination_filter: Some("O'Neil".into()),
+                calls_type: 0,
+                call_time_filter_type: 0,
+                call_time_filter_from: Some("0:00:0".into()),
+                call_time_filter_to: Some("0:00:0".into()),
+                hide_pcalls: true,
+                top: Some(100),
+                skip: None,
+                search: None,
+                filter: None,
+                count: None,
+                select: None,
+                orderby: None,
+                expand: None,
+            }),
+            by_name(
+                "ReportCallLogData",
+                "GetCallLogData",
+                &json!({"periodFrom": "2024-01-01T00:00:00Z", "periodTo": "2024-06-30T23:59:59Z",
+                        "sourceType": 0, "sourceFilter": "", "destinationType": 0,
+                        "destinationFilter": "O'Neil", "callsType": 0, "callTimeFilterType": 0,
+                        "callTimeFilterFrom": "0:00:0", "callTimeFilterTo": "0:00:0",
+                        "hidePcalls": true, "$top": 100}),
+            ),
+        ),
+        (
+            "bound action on an entity",
+            typed(&active_calls::DropCall { id: 7 }),
+            by_name("Active Calls", "Drop Call", &json!({"Id": 7})),
+        ),
+        (
+            "bound action on a collection",
+            typed(&users::BatchDelete {
+                ids: Some(vec![1, 2, 3]),
+            }),
+            by_name("Users", "Batch Delete", &json!({"ids": [1, 2, 3]})),
+        ),
+        (
+            "unbound action",
+            typed(&purge_settings::PurgeChats {
+                period: Some(models::PurgeSettings {
+                    start: Some("2024-01-01T00:00:00Z".into()),
+                    stop: Some("2024-06-30T23:59:59Z".into()),
+                    ..Default::default()
+                }),
+            }),
+            by_name(
+                "Purge Settings",
+                "Purge Chats",
+                &json!({"period": {"Start": "2024-01-01T00:00:00Z", "Stop": "2024-06-30T23:59:59Z"}}),
+            ),
+        ),
+    ]
+}
+
+#[test]
+fn prepared_requests_are_identical() {
+    for (name, typed, by_name) in cases() {
+        assert_eq!(typed, by_name, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn requests_on_the_wire_are_identical() {
+    let server = common::pbx_with_token("tok-typed").await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let client = common::client_for(&server, "typed");
+    for (name, typed, by_name) in cases() {
+        let before = server.received_requests().await.unwrap().len();
+        client.execute(&typed).await.expect(name);
+        client.execute(&by_name).await.expect(name);
+        let requests = server.received_requests().await.unwrap();
+        let (a, b) = (&requests[requests.len() - 2], &requests[requests.len() - 1]);
+        assert!(requests.len() >= before + 2);
+        assert_eq!(a.method, b.method, "{name}");
+        assert_eq!(a.url.as_str(), b.url.as_str(), "{name}");
+        assert_eq!(a.body, b.body, "{name}");
+        let headers = |r: &wiremock::Request| {
+            let mut h: Vec<(String, String)> = r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                .collect();
+            h.sort();
+            h
+        };
+        assert_eq!(headers(a), headers(b), "{name}");
+    }
+}
