@@ -1,0 +1,229 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit;
+
+const ABOUT: &str = "List, describe and call any action of the 3CX Configuration API (XAPI)";
+
+const CONNECTION_HELP: &str = "\
+Connection settings (flags > environment > profile):
+  --url URL             THREECX_URL            url = \"...\"
+  --client-id ID        THREECX_CLIENT_ID      client_id = \"...\"
+  --secret-file FILE    THREECX_CLIENT_SECRET  client_secret = \"...\" or secret_file = \"...\"
+  --profile NAME        THREECX_PROFILE        (else the profile named \"default\", if any)
+  --ca-cert FILE                               ca_cert = \"...\"
+  --insecure                                   insecure = true
+Profiles are tables [profiles.NAME] in <config dir>/threecx/config.toml (THREECX_CONFIG
+overrides the file's path); `threecx config` shows what is used and where it came from.";
+
+/// `threecx`: the 3CX XAPI from the command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "threecx",
+    version,
+    about = ABOUT,
+    after_help = format!("{CONNECTION_HELP}\n\n{}", exit::HELP),
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted before or after any subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// PBX URL, e.g. https://pbx.example.com or https://pbx.example.com:5001 [env: THREECX_URL]
+    #[arg(long, global = true, value_name = "URL", help_heading = "Connection")]
+    pub url: Option<String>,
+
+    /// ID of the API client (3CX admin console > Integrations > API) [env: THREECX_CLIENT_ID]
+    #[arg(long, global = true, value_name = "ID", help_heading = "Connection")]
+    pub client_id: Option<String>,
+
+    /// File holding the API client's secret (never give a secret itself on the command line)
+    /// [env: THREECX_CLIENT_SECRET holds the secret itself]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    pub secret_file: Option<PathBuf>,
+
+    /// Profile of the config file to use [env: THREECX_PROFILE]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
+    pub profile: Option<String>,
+
+    /// PEM file of extra CA certificates to trust (PBX with a private CA)
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Do not verify the PBX's TLS certificate (unsafe; prefer --ca-cert)
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub insecure: bool,
+
+    /// Log to stderr: -v info, -vv debug, -vvv trace (else RUST_LOG, if set)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the resources, or the actions of one resource
+    #[command(
+        after_help = "Names may be written in any spelling: \"Purge Settings\", \
+                            purge-settings, PurgeSettings."
+    )]
+    List(ListArgs),
+
+    /// Show an action's names, HTTP request, flags, input and output JSON Schemas and an
+    /// example input
+    Describe(DescribeArgs),
+
+    /// Call an action with one JSON input object
+    #[command(after_help = format!("{CALL_EXAMPLES}\n\n{}", exit::HELP))]
+    Call(CallArgs),
+
+    /// Show the resolved connection settings and where each came from (the secret is never shown)
+    Config(ConfigArgs),
+
+    /// Print a shell completion script: threecx completions bash > /etc/bash_completion.d/threecx
+    Completions(CompletionsArgs),
+}
+
+const CALL_EXAMPLES: &str = "\
+Examples:
+  threecx call \"Purge Settings\" \"Purge Chats\" --yes \\
+      --input '{\"period\":{\"Start\":\"2024-01-01T00:00:00Z\",\"Stop\":\"2024-06-30T23:59:59Z\"}}'
+  threecx call Users \"Get User By Number\" --param Number=100
+  threecx call Users \"List User\" --param '$select=[\"Id\",\"Number\"]' --all --output ndjson
+  threecx call \"Purge Settings\" \"Purge Chats\" --input @period.json --dry-run";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CallFormat {
+    /// Pretty JSON of the answer (for --all: one array)
+    Json,
+    /// One compact JSON value per line (a collection's items one by one)
+    Ndjson,
+    /// Columns from the keys of a list of objects
+    Table,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// A resource (any spelling); without it, every resource is listed
+    pub resource: Option<String>,
+
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The resource (any spelling), e.g. "Purge Settings"
+    pub resource: String,
+    /// The action (any spelling), e.g. "Purge Chats"
+    pub action: String,
+
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The resource (any spelling), e.g. "Purge Settings"
+    pub resource: String,
+    /// The action (any spelling), e.g. "Purge Chats"
+    pub action: String,
+
+    /// The input object: JSON text, @FILE, or - for stdin
+    #[arg(short, long, value_name = "JSON|@FILE|-")]
+    pub input: Option<String>,
+
+    /// One input property; the value is read as JSON when it parses (kept as text where the
+    /// action expects text), else as text. Set over --input's properties. Repeatable
+    #[arg(short, long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+
+    /// Stream every item of a collection, page by page ($top/$skip)
+    #[arg(long)]
+    pub all: bool,
+
+    /// Items per page with --all
+    #[arg(long, value_name = "N", default_value_t = 100, requires = "all",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
+
+    /// Output format [default: json]
+    #[arg(short, long, value_enum)]
+    pub output: Option<CallFormat>,
+
+    /// Write a downloaded file (or the JSON answer) to FILE; a short JSON summary goes to stdout
+    #[arg(long, value_name = "FILE", conflicts_with = "all")]
+    pub out: Option<PathBuf>,
+
+    /// Seconds allowed for each HTTP exchange [default: 30]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+
+    /// Print the request (method, URL, headers, body) instead of sending it; needs no credentials
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Confirm a destructive action (delete, purge, restore...) without being asked
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a number of seconds, e.g. 30 or 2.5"))?;
+    if secs.is_nan() || secs <= 0.0 {
+        return Err("must be more than zero seconds".to_owned());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_seconds("2.5").unwrap(), Duration::from_millis(2500));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("soon").is_err());
+    }
+}

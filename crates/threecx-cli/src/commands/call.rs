@@ -1,0 +1,396 @@
+//! `threecx call RESOURCE ACTION`: input from `--input`/`--param`, validated before anything else;
+//! `--dry-run` prints the request; otherwise the action is confirmed if destructive, sent on a
+//! current-thread runtime, and its answer rendered (or streamed page by page with `--all`).
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{json, Map, Value};
+use threecx_ops::core::{Client, Download, PreparedRequest, Response, ResponseKind};
+use threecx_ops::registry_crate::{Operation, Registry};
+
+use crate::cli::{CallArgs, CallFormat, GlobalArgs};
+use crate::confirm::confirm_destructive;
+use crate::connection::Connection;
+use crate::exit::{CliError, CliResult};
+use crate::output::{
+    write_items_table, write_json, write_ndjson, write_ndjson_line, write_value_table,
+};
+
+pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
+    let registry = threecx_ops::registry();
+    let op = registry.find(&args.resource, &args.action)?;
+    let input = read_input(args, &registry.input_schema(op))?;
+    registry.validate(op, &input)?;
+    let conn = Connection::resolve(global)?;
+
+    if args.dry_run {
+        return dry_run(registry, op, &input, &conn, args.output);
+    }
+
+    let is_download = op
+        .template()
+        .is_some_and(|t| t.response == ResponseKind::Download);
+    if is_download && args.out.is_none() && std::io::stdout().is_terminal() {
+        return Err(refuse_download_on_terminal(None));
+    }
+    if args.all
+        && !op
+            .template()
+            .is_some_and(|t| t.response == ResponseKind::Collection)
+    {
+        return Err(CliError::usage(format!(
+            "--all pages through a list, but {} / {} does not return one",
+            op.meta().resource_display,
+            op.meta().action_display
+        ))
+        .hint("call it without --all"));
+    }
+
+    let config = conn.config(args.timeout)?;
+    if config.insecure() {
+        eprintln!(
+            "warning: TLS certificate verification is disabled (--insecure): anyone on the \
+             network path can read the client secret and tokens; prefer --ca-cert FILE"
+        );
+    }
+    confirm_destructive(op, args.yes)?;
+    let client = Client::new(config)?;
+    tracing::info!(
+        resource = op.meta().resource,
+        action = op.meta().action,
+        pbx = client.config().base_url(),
+        client_id = client.config().client_id(),
+        "calling"
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::local(format!("cannot start the async runtime: {e}")))?;
+    let format = args.output.unwrap_or(CallFormat::Json);
+    runtime.block_on(async {
+        if args.all {
+            stream_all(registry, &client, op, input, args.page_size, format).await
+        } else {
+            let response = registry.call_op(&client, op, input).await?;
+            render(response, args.out.as_deref(), format)
+        }
+    })
+}
+
+/// The input object: `--input` (JSON text, `@FILE` or `-` for stdin), then each `--param` set
+/// over it.
+fn read_input(args: &CallArgs, schema: &Value) -> CliResult<Value> {
+    let mut input = match args.input.as_deref() {
+        None => Value::Object(Map::new()),
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| CliError::usage(format!("cannot read the input from stdin: {e}")))?;
+            parse_json(&text, "the input from stdin")?
+        }
+        Some(arg) if arg.starts_with('@') => {
+            let path = &arg[1..];
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::usage(format!("cannot read the input file {path}: {e}")))?;
+            parse_json(&text, &format!("the input file {path}"))?
+        }
+        Some(text) => parse_json(text, "--input")?,
+    };
+    if args.params.is_empty() {
+        return Ok(input);
+    }
+    let Value::Object(map) = &mut input else {
+        return Err(CliError::usage(
+            "--param sets properties of the input object, but --input is not an object",
+        ));
+    };
+    for param in &args.params {
+        let Some((name, raw)) = param.split_once('=') else {
+            return Err(CliError::usage(format!(
+                "--param {param}: expected NAME=VALUE, e.g. --param Number=100"
+            )));
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(CliError::usage(format!(
+                "--param {param}: the name is empty"
+            )));
+        }
+        map.insert(name.to_owned(), param_value(schema, name, raw));
+    }
+    Ok(input)
+}
+
+/// A `--param` value: JSON when it parses, else text; also text when the action's schema wants
+/// text there and the JSON is not (`Number=100` is `"100"` for a string property).
+fn param_value(schema: &Value, name: &str, raw: &str) -> Value {
+    let Ok(parsed) = serde_json::from_str::<Value>(raw) else {
+        return Value::String(raw.to_owned());
+    };
+    let declared = &schema["properties"][name]["type"];
+    let wants = |t: &str| match declared {
+        Value::String(s) => s == t,
+        Value::Array(types) => types.iter().any(|x| x == t),
+        _ => false,
+    };
+    let fits = match &parsed {
+        Value::String(_) => true,
+        Value::Null => wants("null"),
+        Value::Bool(_) => wants("boolean"),
+        Value::Number(n) => wants("number") || (n.is_i64() || n.is_u64()) && wants("integer"),
+        Value::Array(_) => wants("array"),
+        Value::Object(_) => wants("object"),
+    };
+    if !fits && wants("string") {
+        Value::String(raw.to_owned())
+    } else {
+        parsed
+    }
+}
+
+fn parse_json(text: &str, what: &str) -> CliResult<Value> {
+    if text.trim().is_empty() {
+        return Err(CliError::usage(format!(
+            "{what} is empty; give a JSON object, e.g. {{}}"
+        )));
+    }
+    serde_json::from_str(text).map_err(|e| {
+        CliError::usage(format!("{what} is not valid JSON: {e}"))
+            .hint("`threecx describe RESOURCE ACTION` shows the input schema and an example")
+    })
+}
+
+/// Prints the request that would be sent; sends nothing and needs no credentials.
+fn dry_run(
+    registry: &Registry,
+    op: &dyn Operation,
+    input: &Value,
+    conn: &Connection,
+    format: Option<CallFormat>,
+) -> CliResult {
+    let req: PreparedRequest = registry.prepare(op, input)?;
+    let url = format!("{}{}", conn.api_root()?, req.path_and_query);
+    let mut headers = vec![
+        ("Authorization".to_owned(), "Bearer [REDACTED]".to_owned()),
+        ("Accept".to_owned(), "application/json".to_owned()),
+    ];
+    if req.body.is_some() {
+        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+    }
+    headers.extend(
+        req.headers
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("authorization"))
+            .cloned(),
+    );
+    let body = req.body.as_deref().map(String::from_utf8_lossy);
+
+    let mut out = std::io::stdout().lock();
+    match format {
+        Some(CallFormat::Json) | Some(CallFormat::Ndjson) => {
+            let value = json!({
+                "method": req.method.as_str(),
+                "url": url,
+                "headers": headers
+                    .iter()
+                    .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                    .collect::<Map<String, Value>>(),
+                "body": body.as_deref().map(|b| serde_json::from_str::<Value>(b)
+                    .unwrap_or_else(|_| Value::String(b.to_owned()))),
+            });
+            if format == Some(CallFormat::Json) {
+                write_json(&mut out, &value)?;
+            } else {
+                write_ndjson_line(&mut out, &value)?;
+            }
+        }
+        None | Some(CallFormat::Table) => {
+            writeln!(out, "{} {url}", req.method)?;
+            for (name, value) in &headers {
+                writeln!(out, "{name}: {value}")?;
+            }
+            if let Some(body) = body {
+                writeln!(out, "\n{body}")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Renders one answer, or saves it with `--out`.
+fn render(response: Response, out_file: Option<&Path>, format: CallFormat) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    if let Some(path) = out_file {
+        let summary = match &response {
+            Response::Download(d) => {
+                write_file(path, &d.bytes)?;
+                json!({
+                    "file": path.display().to_string(),
+                    "content_type": d.content_type,
+                    "file_name": d.file_name,
+                    "size": d.bytes.len(),
+                })
+            }
+            Response::Json(value) => {
+                let mut bytes = serde_json::to_vec_pretty(value)
+                    .map_err(|e| CliError::local(format!("cannot encode the answer: {e}")))?;
+                bytes.push(b'\n');
+                write_file(path, &bytes)?;
+                json!({
+                    "file": path.display().to_string(),
+                    "content_type": "application/json",
+                    "file_name": null,
+                    "size": bytes.len(),
+                })
+            }
+            Response::Empty { status } => {
+                eprintln!(
+                    "note: the PBX answered {status} with no content; {} was not written",
+                    path.display()
+                );
+                Value::Null
+            }
+        };
+        match format {
+            CallFormat::Ndjson => write_ndjson_line(&mut out, &summary)?,
+            CallFormat::Table => write_value_table(&mut out, &summary)?,
+            CallFormat::Json => write_json(&mut out, &summary)?,
+        }
+        out.flush()?;
+        return Ok(());
+    }
+
+    match response {
+        Response::Download(d) => {
+            if std::io::stdout().is_terminal() {
+                return Err(refuse_download_on_terminal(Some(&d)));
+            }
+            out.write_all(&d.bytes)?;
+        }
+        other => {
+            let value = other.to_json();
+            match format {
+                CallFormat::Json => write_json(&mut out, &value)?,
+                CallFormat::Ndjson => write_ndjson(&mut out, &value)?,
+                CallFormat::Table => write_value_table(&mut out, &value)?,
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> CliResult {
+    std::fs::write(path, bytes)
+        .map_err(|e| CliError::local(format!("cannot write {}: {e}", path.display())))
+}
+
+fn refuse_download_on_terminal(download: Option<&Download>) -> CliError {
+    let what = match download {
+        Some(d) => format!("a file ({} bytes of {})", d.bytes.len(), d.content_type),
+        None => "a file".to_owned(),
+    };
+    let name = download
+        .and_then(|d| d.file_name.as_deref())
+        .map(|n| format!(" (the PBX names it {n})"))
+        .unwrap_or_default();
+    CliError::usage(format!(
+        "the answer is {what}; it is not printed on a terminal"
+    ))
+    .hint(format!(
+        "save it with --out FILE{name}, or redirect stdout to a file or pipe"
+    ))
+}
+
+/// `--all`: every item of the collection, page by page. NDJSON items are written as they arrive;
+/// JSON and table output need the whole list first.
+async fn stream_all(
+    registry: &Registry,
+    client: &Client,
+    op: &'static dyn Operation,
+    input: Value,
+    page_size: u32,
+    format: CallFormat,
+) -> CliResult {
+    let stream = registry.paginate(client, op, input, page_size)?;
+    let mut stream = std::pin::pin!(stream);
+    let progress = progress_bar();
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    let mut out = std::io::stdout().lock();
+    let mut collected = Vec::new();
+
+    while let Some(item) = stream.next().await {
+        let item = match item {
+            Ok(item) => item,
+            Err(e) => {
+                progress.finish_and_clear();
+                out.flush()?;
+                return Err(e.into());
+            }
+        };
+        progress.inc(1);
+        if format == CallFormat::Ndjson {
+            if stdout_is_terminal && !progress.is_hidden() {
+                progress.suspend(|| write_ndjson_line(&mut out, &item))?;
+            } else {
+                write_ndjson_line(&mut out, &item)?;
+            }
+        } else {
+            collected.push(item);
+        }
+    }
+    progress.finish_and_clear();
+    tracing::info!(items = progress.position(), "all pages read");
+    match format {
+        CallFormat::Ndjson => {}
+        CallFormat::Json => write_json(&mut out, &Value::Array(collected))?,
+        CallFormat::Table => write_items_table(&mut out, &collected)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A spinner with the item count on stderr, only when stderr is a terminal.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {pos} items ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_follow_the_schema() {
+        let schema = json!({"properties": {
+            "Number": {"type": "string"},
+            "Id": {"type": "integer"},
+            "period": {"$ref": "#/$defs/PurgeSettings"},
+            "flag": {"type": ["boolean", "null"]}
+        }});
+        assert_eq!(param_value(&schema, "Number", "100"), json!("100"));
+        assert_eq!(param_value(&schema, "Number", "\"100\""), json!("100"));
+        assert_eq!(param_value(&schema, "Id", "42"), json!(42));
+        assert_eq!(param_value(&schema, "Id", "x"), json!("x"));
+        assert_eq!(
+            param_value(&schema, "period", r#"{"All":true}"#),
+            json!({"All": true})
+        );
+        assert_eq!(param_value(&schema, "flag", "true"), json!(true));
+        assert_eq!(param_value(&schema, "unknown", "[1]"), json!([1]));
+    }
+}

@@ -1,0 +1,84 @@
+//! `threecx describe RESOURCE ACTION`.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::cli::{DescribeArgs, Format};
+use crate::commands::method_and_path;
+use crate::exit::CliResult;
+use crate::output::write_json;
+
+pub fn run(args: &DescribeArgs) -> CliResult {
+    let registry = threecx_ops::registry();
+    let op = registry.find(&args.resource, &args.action)?;
+    let meta = op.meta();
+    let (method, path) = method_and_path(op);
+    let input_schema = registry.input_schema(op);
+    let output_schema = registry.output_schema(op);
+    let example = registry.example_input(op);
+
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        Format::Json => write_json(
+            &mut out,
+            &json!({
+                "resource": {"display_name": meta.resource_display, "name": meta.resource},
+                "action": {"display_name": meta.action_display, "name": meta.action},
+                "description": meta.description,
+                "kind": meta.kind.as_str(),
+                "method": method,
+                "path": path,
+                "destructive": meta.destructive,
+                "idempotent": meta.idempotent,
+                "input_schema": input_schema,
+                "output_schema": output_schema,
+                "example_input": example,
+            }),
+        )?,
+        Format::Table => {
+            let yes_no = |b: bool| if b { "yes" } else { "no" };
+            writeln!(
+                out,
+                "Resource:     {} ({})",
+                meta.resource_display, meta.resource
+            )?;
+            writeln!(
+                out,
+                "Action:       {} ({})",
+                meta.action_display, meta.action
+            )?;
+            if !meta.description.is_empty() {
+                writeln!(out, "Description:  {}", meta.description)?;
+            }
+            writeln!(out, "Kind:         {}", meta.kind.as_str())?;
+            writeln!(out, "Request:      {method} {path}")?;
+            writeln!(
+                out,
+                "Destructive:  {}",
+                if meta.destructive {
+                    "yes (asks for confirmation; --yes confirms)"
+                } else {
+                    "no"
+                }
+            )?;
+            writeln!(out, "Idempotent:   {}", yes_no(meta.idempotent))?;
+            writeln!(out, "\nInput schema:")?;
+            write_json(&mut out, &input_schema)?;
+            writeln!(out, "\nOutput schema:")?;
+            write_json(&mut out, &output_schema)?;
+            writeln!(out, "\nExample input:")?;
+            write_json(&mut out, &example)?;
+            writeln!(
+                out,
+                "\nExample call:\n  threecx call \"{}\" \"{}\" --input '{}'{}",
+                meta.resource_display,
+                meta.action_display,
+                example.to_string().replace('\'', "'\\''"),
+                if meta.destructive { " --yes" } else { "" }
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! `threecx list [RESOURCE]`.
+
+use std::io::Write;
+
+use serde_json::{json, Value};
+
+use crate::cli::{Format, ListArgs};
+use crate::commands::method_and_path;
+use crate::exit::CliResult;
+use crate::output::{write_json, write_table};
+
+pub fn run(args: &ListArgs) -> CliResult {
+    let registry = threecx_ops::registry();
+    let mut out = std::io::stdout().lock();
+    match &args.resource {
+        None => {
+            let resources = registry.resources();
+            let total = registry.len();
+            match args.output {
+                Format::Json => {
+                    let list: Vec<Value> = resources
+                        .iter()
+                        .map(|r| {
+                            json!({
+                                "display_name": r.display_name(),
+                                "name": r.name(),
+                                "actions": r.actions().len(),
+                            })
+                        })
+                        .collect();
+                    write_json(
+                        &mut out,
+                        &json!({
+                            "resources": list,
+                            "resource_count": resources.len(),
+                            "action_count": total,
+                        }),
+                    )?;
+                }
+                Format::Table => {
+                    let rows: Vec<Vec<String>> = resources
+                        .iter()
+                        .map(|r| {
+                            vec![
+                                r.display_name().to_owned(),
+                                r.name().to_owned(),
+                                r.actions().len().to_string(),
+                            ]
+                        })
+                        .collect();
+                    write_table(&mut out, &["RESOURCE", "NAME", "ACTIONS"], &rows)?;
+                    writeln!(out, "{} resources, {total} actions", resources.len())?;
+                }
+            }
+        }
+        Some(name) => {
+            let resource = registry.find_resource(name)?;
+            match args.output {
+                Format::Json => {
+                    let actions: Vec<Value> = resource
+                        .actions()
+                        .iter()
+                        .map(|op| {
+                            let meta = op.meta();
+                            let (method, path) = method_and_path(*op);
+                            json!({
+                                "display_name": meta.action_display,
+                                "name": meta.action,
+                                "kind": meta.kind.as_str(),
+                                "method": method,
+                                "path": path,
+                                "destructive": meta.destructive,
+                                "idempotent": meta.idempotent,
+                            })
+                        })
+                        .collect();
+                    write_json(
+                        &mut out,
+                        &json!({
+                            "display_name": resource.display_name(),
+                            "name": resource.name(),
+                            "actions": actions,
+                        }),
+                    )?;
+                }
+                Format::Table => {
+                    let rows: Vec<Vec<String>> = resource
+                        .actions()
+                        .iter()
+                        .map(|op| {
+                            let meta = op.meta();
+                            let (method, path) = method_and_path(*op);
+                            vec![
+                                meta.action_display.to_owned(),
+                                meta.action.to_owned(),
+                                method.to_owned(),
+                                path,
+                                if meta.destructive { "yes" } else { "" }.to_owned(),
+                            ]
+                        })
+                        .collect();
+                    writeln!(
+                        out,
+                        "{} ({}): {} actions",
+                        resource.display_name(),
+                        resource.name(),
+                        resource.actions().len()
+                    )?;
+                    write_table(
+                        &mut out,
+                        &["ACTION", "NAME", "METHOD", "PATH", "DESTRUCTIVE"],
+                        &rows,
+                    )?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

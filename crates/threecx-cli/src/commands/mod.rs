@@ -1,0 +1,31 @@
+//! One module per subcommand.
+
+mod call;
+mod completions;
+mod config;
+mod describe;
+mod list;
+
+use threecx_ops::registry_crate::Operation;
+
+use crate::cli::{Cli, Command};
+use crate::exit::CliResult;
+
+pub fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::List(args) => list::run(&args),
+        Command::Describe(args) => describe::run(&args),
+        Command::Call(args) => call::run(&cli.global, &args),
+        Command::Config(args) => config::run(&cli.global, &args),
+        Command::Completions(args) => completions::run(&args),
+    }
+}
+
+/// `POST`, `/xapi/v1/PurgeChats` of an operation; `-`, `(composed)` for one that is not a single
+/// HTTP request.
+pub(crate) fn method_and_path(op: &dyn Operation) -> (&'static str, String) {
+    match op.template() {
+        Some(t) => (t.method.as_str(), format!("/xapi/v1{}", t.path)),
+        None => ("-", "(composed of other calls)".to_owned()),
+    }
+}

@@ -1,0 +1,612 @@
+//! Where to connect and with which credentials: flags, then environment, then a profile of the
+//! config file; each setting remembers where it came from, so `threecx config` can say.
+//!
+//! Nothing here touches the network, and the secret is read (from a file) only when a request is
+//! really going to be sent.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use threecx_ops::core::config::{
+    DEFAULT_CONNECT_TIMEOUT, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_URL,
+};
+use threecx_ops::core::{Config, SecretString};
+
+use crate::cli::GlobalArgs;
+use crate::exit::{CliError, CliResult};
+
+/// Names a profile to use.
+pub const ENV_PROFILE: &str = "THREECX_PROFILE";
+/// Overrides the config file's path.
+pub const ENV_CONFIG: &str = "THREECX_CONFIG";
+/// The profile used when none is named and the config file has one of this name.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// Where a setting came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag(&'static str),
+    Env(&'static str),
+    Profile(String),
+    /// The built-in default (e.g. the platform's config directory).
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(flag) => f.write_str(flag),
+            Source::Env(var) => write!(f, "{var}"),
+            Source::Profile(name) => write!(f, "profile \"{name}\""),
+            Source::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone)]
+pub struct Setting<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// Where the secret is, without having read it.
+#[derive(Clone)]
+pub enum SecretSource {
+    /// In an environment variable or the config file itself (already in memory).
+    Inline(SecretString, Source),
+    /// In a file named by `--secret-file` or a profile's `secret_file`.
+    File(PathBuf, Source),
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl SecretSource {
+    /// `THREECX_CLIENT_SECRET`, `file /run/secret (--secret-file)`.
+    pub fn describe(&self) -> String {
+        match self {
+            SecretSource::Inline(_, source) => source.to_string(),
+            SecretSource::File(path, source) => format!("file {} ({source})", path.display()),
+        }
+    }
+
+    /// Reads the secret (from its file: the first line, surrounding whitespace removed).
+    pub fn read(&self) -> CliResult<SecretString> {
+        match self {
+            SecretSource::Inline(secret, _) => Ok(secret.clone()),
+            SecretSource::File(path, source) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    CliError::usage(format!(
+                        "cannot read the secret file {} (from {source}): {e}",
+                        path.display()
+                    ))
+                })?;
+                let secret = text.lines().next().unwrap_or("").trim();
+                if secret.is_empty() {
+                    return Err(CliError::usage(format!(
+                        "the secret file {} (from {source}) is empty",
+                        path.display()
+                    )));
+                }
+                Ok(SecretString::from(secret.to_owned()))
+            }
+        }
+    }
+}
+
+/// The connection settings as resolved from flags, environment and profile.
+#[derive(Debug)]
+pub struct Connection {
+    pub config_file: Setting<PathBuf>,
+    pub config_file_exists: bool,
+    pub profile: Option<Setting<String>>,
+    pub url: Option<Setting<String>>,
+    pub client_id: Option<Setting<String>>,
+    pub secret: Option<SecretSource>,
+    pub ca_cert: Option<Setting<PathBuf>>,
+    pub insecure: Setting<bool>,
+}
+
+/// One `[profiles.NAME]` table.
+#[derive(Debug, Default)]
+struct Profile {
+    url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    secret_file: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
+    insecure: Option<bool>,
+}
+
+impl Connection {
+    /// Resolves the settings from the process environment.
+    pub fn resolve(args: &GlobalArgs) -> CliResult<Connection> {
+        Self::resolve_with(args, |name| {
+            std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+        })
+    }
+
+    fn resolve_with(
+        args: &GlobalArgs,
+        env: impl Fn(&'static str) -> Option<String>,
+    ) -> CliResult<Connection> {
+        let config_file = match env(ENV_CONFIG) {
+            Some(path) => Setting {
+                value: PathBuf::from(path),
+                source: Source::Env(ENV_CONFIG),
+            },
+            None => Setting {
+                value: default_config_file(),
+                source: Source::Default,
+            },
+        };
+        let config_file_exists = config_file.value.is_file();
+        let profiles = if config_file_exists {
+            read_profiles(&config_file.value)?
+        } else {
+            Vec::new()
+        };
+
+        let named = match (&args.profile, env(ENV_PROFILE)) {
+            (Some(name), _) => Some(Setting {
+                value: name.clone(),
+                source: Source::Flag("--profile"),
+            }),
+            (None, Some(name)) => Some(Setting {
+                value: name,
+                source: Source::Env(ENV_PROFILE),
+            }),
+            (None, None) => None,
+        };
+        let (profile_name, profile) = match named {
+            Some(name) => {
+                let Some((_, profile)) = profiles.iter().find(|(n, _)| *n == name.value) else {
+                    let mut err = CliError::usage(format!(
+                        "profile \"{}\" (from {}) is not in {}",
+                        name.value,
+                        name.source,
+                        config_file.value.display()
+                    ));
+                    err = if profiles.is_empty() {
+                        err.hint(format!(
+                            "add a table [profiles.{}] with url, client_id and client_secret or \
+                             secret_file{}",
+                            name.value,
+                            if config_file_exists {
+                                ""
+                            } else {
+                                " (the file does not exist)"
+                            }
+                        ))
+                    } else {
+                        let names: Vec<&str> = profiles.iter().map(|(n, _)| n.as_str()).collect();
+                        err.hint(format!("profiles in the file: {}", names.join(", ")))
+                    };
+                    return Err(err);
+                };
+                (Some(name), Some(profile))
+            }
+            None => match profiles.iter().find(|(n, _)| n == DEFAULT_PROFILE) {
+                Some((_, profile)) => (
+                    Some(Setting {
+                        value: DEFAULT_PROFILE.to_owned(),
+                        source: Source::Default,
+                    }),
+                    Some(profile),
+                ),
+                None => (None, None),
+            },
+        };
+        let from_profile = || {
+            Source::Profile(
+                profile_name
+                    .as_ref()
+                    .map(|p| p.value.clone())
+                    .unwrap_or_default(),
+            )
+        };
+        let empty = Profile::default();
+        let profile = profile.unwrap_or(&empty);
+        // Relative paths in the config file are relative to the file.
+        let base = config_file.value.parent().unwrap_or(Path::new("."));
+
+        let pick = |flag: &Option<String>,
+                    flag_name: &'static str,
+                    var: &'static str,
+                    in_profile: &Option<String>|
+         -> Option<Setting<String>> {
+            if let Some(v) = flag.as_ref().filter(|v| !v.trim().is_empty()) {
+                return Some(Setting {
+                    value: v.clone(),
+                    source: Source::Flag(flag_name),
+                });
+            }
+            if let Some(v) = env(var) {
+                return Some(Setting {
+                    value: v,
+                    source: Source::Env(var),
+                });
+            }
+            in_profile
+                .as_ref()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| Setting {
+                    value: v.clone(),
+                    source: from_profile(),
+                })
+        };
+        let url = pick(&args.url, "--url", ENV_URL, &profile.url);
+        let client_id = pick(
+            &args.client_id,
+            "--client-id",
+            ENV_CLIENT_ID,
+            &profile.client_id,
+        );
+
+        let secret = if let Some(path) = &args.secret_file {
+            Some(SecretSource::File(
+                path.clone(),
+                Source::Flag("--secret-file"),
+            ))
+        } else if let Some(secret) = env(ENV_CLIENT_SECRET) {
+            Some(SecretSource::Inline(
+                SecretString::from(secret),
+                Source::Env(ENV_CLIENT_SECRET),
+            ))
+        } else if let Some(secret) = profile.client_secret.as_ref().filter(|s| !s.is_empty()) {
+            Some(SecretSource::Inline(
+                SecretString::from(secret.clone()),
+                from_profile(),
+            ))
+        } else {
+            profile
+                .secret_file
+                .as_ref()
+                .map(|path| SecretSource::File(base.join(path), from_profile()))
+        };
+
+        let ca_cert = match (&args.ca_cert, &profile.ca_cert) {
+            (Some(path), _) => Some(Setting {
+                value: path.clone(),
+                source: Source::Flag("--ca-cert"),
+            }),
+            (None, Some(path)) => Some(Setting {
+                value: base.join(path),
+                source: from_profile(),
+            }),
+            (None, None) => None,
+        };
+        let insecure = match (args.insecure, profile.insecure) {
+            (true, _) => Setting {
+                value: true,
+                source: Source::Flag("--insecure"),
+            },
+            (false, Some(v)) => Setting {
+                value: v,
+                source: from_profile(),
+            },
+            (false, None) => Setting {
+                value: false,
+                source: Source::Default,
+            },
+        };
+
+        Ok(Connection {
+            config_file,
+            config_file_exists,
+            profile: profile_name,
+            url,
+            client_id,
+            secret,
+            ca_cert,
+            insecure,
+        })
+    }
+
+    /// The settings missing before a request can be sent, as the names `threecx config` shows.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.url.is_none() {
+            missing.push("url");
+        }
+        if self.client_id.is_none() {
+            missing.push("client_id");
+        }
+        if self.secret.is_none() {
+            missing.push("client_secret");
+        }
+        missing
+    }
+
+    /// The API root requests go to: `https://pbx.example.com/xapi/v1`; without a URL, the
+    /// placeholder `https://<THREECX_URL>/xapi/v1` (for dry runs).
+    pub fn api_root(&self) -> CliResult<String> {
+        match &self.url {
+            Some(url) => Ok(placeholder_config(&url.value)
+                .map_err(|e| CliError::from(e).hint(format!("the URL came from {}", url.source)))?
+                .api_root()
+                .to_owned()),
+            None => Ok(format!("https://<{ENV_URL}>/xapi/v1")),
+        }
+    }
+
+    /// A validated client configuration; reads the secret.
+    pub fn config(&self, timeout: Option<Duration>) -> CliResult<Config> {
+        let missing = self.missing();
+        if !missing.is_empty() {
+            let how: Vec<&str> = missing
+                .iter()
+                .map(|m| match *m {
+                    "url" => "the PBX URL (--url or THREECX_URL)",
+                    "client_id" => "the API client's ID (--client-id or THREECX_CLIENT_ID)",
+                    _ => "the API client's secret (--secret-file or THREECX_CLIENT_SECRET)",
+                })
+                .collect();
+            return Err(CliError::usage(format!(
+                "not connected: missing {}",
+                missing.join(", ")
+            ))
+            .hint(format!("give {}", how.join(", ")))
+            .hint("or put them in a profile of the config file; `threecx config` shows what is set"));
+        }
+        let url = self.url.as_ref().expect("checked");
+        let client_id = self.client_id.as_ref().expect("checked");
+        let secret = self.secret.as_ref().expect("checked").read()?;
+
+        let mut builder = Config::builder()
+            .base_url(url.value.clone())
+            .client_id(client_id.value.clone())
+            .client_secret(secret)
+            .insecure(self.insecure.value);
+        if let Some(timeout) = timeout {
+            builder = builder
+                .timeout(timeout)
+                .connect_timeout(timeout.min(DEFAULT_CONNECT_TIMEOUT));
+        }
+        if let Some(ca) = &self.ca_cert {
+            builder = builder.ca_bundle(ca.value.clone());
+        }
+        builder.build().map_err(CliError::from)
+    }
+
+    /// What `threecx config --output json` prints.
+    pub fn to_json(&self) -> Value {
+        let setting = |s: &Option<Setting<String>>| match s {
+            Some(s) => json!({"value": s.value, "source": s.source.to_string()}),
+            None => Value::Null,
+        };
+        let path = |s: &Option<Setting<PathBuf>>| match s {
+            Some(s) => {
+                json!({"value": s.value.display().to_string(), "source": s.source.to_string()})
+            }
+            None => Value::Null,
+        };
+        json!({
+            "config_file": {
+                "value": self.config_file.value.display().to_string(),
+                "source": self.config_file.source.to_string(),
+                "exists": self.config_file_exists,
+            },
+            "profile": setting(&self.profile),
+            "url": setting(&self.url),
+            "api_root": self.url.as_ref().and_then(|_| self.api_root().ok()),
+            "client_id": setting(&self.client_id),
+            "client_secret": match &self.secret {
+                Some(s) => json!({"set": true, "value": "[REDACTED]", "source": s.describe()}),
+                None => json!({"set": false, "value": null, "source": null}),
+            },
+            "ca_cert": path(&self.ca_cert),
+            "insecure": {"value": self.insecure.value, "source": self.insecure.source.to_string()},
+            "missing": self.missing(),
+        })
+    }
+}
+
+/// A configuration with placeholder credentials: normalises a URL without needing any.
+fn placeholder_config(url: &str) -> threecx_ops::core::Result<Config> {
+    Config::builder()
+        .base_url(url)
+        .client_id("-")
+        .client_secret("-")
+        .build()
+}
+
+/// `<platform config dir>/threecx/config.toml` (`~/.config/threecx/config.toml` on Linux).
+fn default_config_file() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("threecx")
+        .join("config.toml")
+}
+
+/// The profiles of a config file, in file order.
+///
+/// Checked by hand rather than with serde so that no error message can quote a value (a
+/// misplaced secret would otherwise be echoed): messages name keys and line numbers only.
+fn read_profiles(path: &Path) -> CliResult<Vec<(String, Profile)>> {
+    let bad =
+        |message: String| CliError::usage(format!("config file {}: {message}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| {
+                format!(
+                    "line {}: ",
+                    text[..s.start.min(text.len())].lines().count().max(1)
+                )
+            })
+            .unwrap_or_default();
+        bad(format!("{line}{}", e.message().trim()))
+    })?;
+
+    let mut out = Vec::new();
+    for (key, value) in &table {
+        if key != "profiles" {
+            return Err(bad(format!(
+                "unknown top-level key \"{key}\"; profiles go in tables [profiles.NAME]"
+            )));
+        }
+        let Some(profiles) = value.as_table() else {
+            return Err(bad("\"profiles\" must be tables [profiles.NAME]".to_owned()));
+        };
+        for (name, value) in profiles {
+            let Some(fields) = value.as_table() else {
+                return Err(bad(format!(
+                    "profiles.{name} must be a table [profiles.{name}]"
+                )));
+            };
+            let mut profile = Profile::default();
+            for (field, value) in fields {
+                let text = || {
+                    value
+                        .as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| bad(format!("profiles.{name}.{field} must be a string")))
+                };
+                match field.as_str() {
+                    "url" => profile.url = Some(text()?),
+                    "client_id" => profile.client_id = Some(text()?),
+                    "client_secret" => profile.client_secret = Some(text()?),
+                    "secret_file" => profile.secret_file = Some(PathBuf::from(text()?)),
+                    "ca_cert" => profile.ca_cert = Some(PathBuf::from(text()?)),
+                    "insecure" => {
+                        profile.insecure = Some(value.as_bool().ok_or_else(|| {
+                            bad(format!("profiles.{name}.insecure must be true or false"))
+                        })?)
+                    }
+                    other => {
+                        return Err(bad(format!(
+                            "profiles.{name}: unknown key \"{other}\"; known keys: url, \
+                             client_id, client_secret, secret_file, ca_cert, insecure"
+                        )))
+                    }
+                }
+            }
+            if profile.client_secret.is_some() && profile.secret_file.is_some() {
+                return Err(bad(format!(
+                    "profiles.{name} has both client_secret and secret_file; keep one"
+                )));
+            }
+            out.push((name.clone(), profile));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use threecx_ops::core::ExposeSecret;
+
+    fn args() -> GlobalArgs {
+        GlobalArgs {
+            url: None,
+            client_id: None,
+            secret_file: None,
+            profile: None,
+            ca_cert: None,
+            insecure: false,
+            verbose: 0,
+        }
+    }
+
+    fn resolve(args: &GlobalArgs, vars: &[(&'static str, String)]) -> CliResult<Connection> {
+        let vars: HashMap<&str, String> = vars.iter().cloned().collect();
+        Connection::resolve_with(args, |name| vars.get(name).cloned())
+    }
+
+    fn write_config(dir: &Path, text: &str) -> String {
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    #[test]
+    fn flags_beat_env_beat_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write_config(
+            dir.path(),
+            "[profiles.prod]\nurl = \"https://prod\"\nclient_id = \"prod-id\"\nsecret_file = \"prod.secret\"\n",
+        );
+        std::fs::write(dir.path().join("prod.secret"), "from-file\n").unwrap();
+        let vars = [
+            (ENV_CONFIG, file),
+            (ENV_PROFILE, "prod".to_owned()),
+            (ENV_CLIENT_ID, "env-id".to_owned()),
+        ];
+        let mut a = args();
+        a.url = Some("https://flag".into());
+        let c = resolve(&a, &vars).unwrap();
+        assert_eq!(c.url.as_ref().unwrap().value, "https://flag");
+        assert_eq!(c.url.as_ref().unwrap().source, Source::Flag("--url"));
+        assert_eq!(c.client_id.as_ref().unwrap().value, "env-id");
+        assert_eq!(
+            c.client_id.as_ref().unwrap().source,
+            Source::Env(ENV_CLIENT_ID)
+        );
+        let secret = c.secret.as_ref().unwrap();
+        assert_eq!(secret.read().unwrap().expose_secret(), "from-file");
+        assert!(secret.describe().contains("profile \"prod\""), "{secret:?}");
+        assert!(c.missing().is_empty());
+        let config = c.config(None).unwrap();
+        assert_eq!(config.api_root(), "https://flag/xapi/v1");
+    }
+
+    #[test]
+    fn default_profile_is_used_when_none_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write_config(dir.path(), "[profiles.default]\nurl = \"https://d\"\n");
+        let c = resolve(&args(), &[(ENV_CONFIG, file)]).unwrap();
+        assert_eq!(c.profile.as_ref().unwrap().value, "default");
+        assert_eq!(
+            c.url.as_ref().unwrap().source,
+            Source::Profile("default".into())
+        );
+        assert_eq!(c.missing(), ["client_id", "client_secret"]);
+        assert!(c.config(None).is_err());
+    }
+
+    #[test]
+    fn unknown_profile_lists_the_known_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write_config(dir.path(), "[profiles.a]\n[profiles.b]\n");
+        let mut a = args();
+        a.profile = Some("c".into());
+        let e = resolve(&a, &[(ENV_CONFIG, file)]).unwrap_err();
+        assert_eq!(e.code(), crate::exit::USAGE);
+        assert!(e.to_string().contains("profile \"c\""), "{e}");
+    }
+
+    #[test]
+    fn config_errors_never_quote_values() {
+        let dir = tempfile::tempdir().unwrap();
+        for text in [
+            "[profiles.x]\nclient_secret = 12345678\n",
+            "[profiles.x]\nclient_secret = \"abc\nd\"\n",
+            "[profiles.x]\nclient_secrt = \"12345678\"\n",
+        ] {
+            let file = write_config(dir.path(), text);
+            let e = resolve(&args(), &[(ENV_CONFIG, file)]).unwrap_err();
+            let shown = format!("{e:?}");
+            assert!(
+                !shown.contains("12345678") && !shown.contains("abc"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn api_root_placeholder_without_url() {
+        let c = resolve(&args(), &[(ENV_CONFIG, "/nonexistent/threecx.toml".into())]).unwrap();
+        assert_eq!(c.api_root().unwrap(), "https://<THREECX_URL>/xapi/v1");
+        assert!(!c.config_file_exists);
+    }
+}
