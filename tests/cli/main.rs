@@ -9,3 +9,4 @@ mod config;
 mod errors;
 mod list_describe;
 mod paging_and_downloads;
+mod readme;
