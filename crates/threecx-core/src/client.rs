@@ -1,13 +1,14 @@
 //! The HTTP client: sends a [`PreparedRequest`] with a bearer token and maps the answer to a
 //! [`Response`] or an [`Error`].
 //!
-//! Every call goes through [`Client::execute`] (typed and by-name calls alike); the only retry here
-//! is the one after a 401 with a fresh token. A retry policy for transient failures is meant to
-//! wrap `send` from outside, so all sending stays in that one function.
+//! Every call goes through [`Client::execute`] (typed and by-name calls alike) and so through
+//! `send`, the one place where requests are sent, retried (see the private `retry` module and
+//! `RELIABILITY.md`) and bounded in time.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use percent_encoding::percent_decode_str;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -18,10 +19,12 @@ use crate::config::Config;
 use crate::error::{ApiErrorDetail, Error, Result};
 use crate::request::{pointer, Method, PreparedRequest, ResponseKind};
 use crate::response::{Download, Response};
+use crate::retry::{parse_retry_after, Decision, Fault, Policy, RetryBudget, TRANSIENT_STATUSES};
 use crate::token::{shared_cache, Token, TokenCache};
 
 const DURING_API: &str = "waiting for the PBX";
 const DURING_CONNECT: &str = "connecting to the PBX";
+const DURING_CALL: &str = "waiting for the PBX across all attempts (call_timeout)";
 /// Longest excerpt of a non-JSON error body put into an error message.
 const EXCERPT_CHARS: usize = 300;
 
@@ -39,6 +42,11 @@ struct Inner {
     config: Config,
     http: reqwest::Client,
     tokens: Arc<TokenCache>,
+    policy: Policy,
+    /// Shared by all clones: retries of one client add at most a share of its successes.
+    budget: RetryBudget,
+    /// Requests sent again after a failed attempt.
+    retries: AtomicU64,
 }
 
 impl fmt::Debug for Client {
@@ -47,6 +55,7 @@ impl fmt::Debug for Client {
             .field("api_root", &self.inner.config.api_root())
             .field("client_id", &self.inner.config.client_id())
             .field("token_fetches", &self.token_fetches())
+            .field("retries", &self.retries())
             .finish_non_exhaustive()
     }
 }
@@ -105,9 +114,16 @@ impl Client {
             ),
         })?;
 
-        let tokens = shared_cache(&config);
+        let tokens = if config.isolated_token_cache() {
+            Arc::new(TokenCache::new(config.client_secret().clone()))
+        } else {
+            shared_cache(&config)
+        };
         Ok(Client {
             inner: Arc::new(Inner {
+                policy: Policy::from_config(&config),
+                budget: RetryBudget::new(config.retry_budget_ratio(), config.retry_budget_floor()),
+                retries: AtomicU64::new(0),
                 config,
                 http,
                 tokens,
@@ -131,10 +147,19 @@ impl Client {
         self.inner.tokens.fetches()
     }
 
+    /// How many times this client (and its clones) sent a request again after a failed attempt
+    /// (useful for metrics: a rising count means a flaky network or an overloaded PBX).
+    pub fn retries(&self) -> u64 {
+        self.inner.retries.load(Ordering::Relaxed)
+    }
+
     /// Sends `req` and maps the answer.
     ///
     /// On a 401 the token is dropped, a new one fetched (once for all concurrent callers) and the
-    /// request sent once more; a second 401 is an [`Error::Auth`]. Nothing else is retried.
+    /// request sent once more; a second 401 is an [`Error::Auth`]. Transient failures are retried
+    /// where that is safe, per `RELIABILITY.md`: a request that never reached the PBX always, one
+    /// that may have only if `req.retry_safe`; within `max_attempts`, the retry budget and
+    /// `call_timeout`, after which the call ends with an [`Error::Timeout`].
     pub async fn execute(&self, req: &PreparedRequest) -> Result<Response> {
         let url = self.url_of(req);
         self.send(req, &url).await
@@ -144,25 +169,137 @@ impl Client {
     /// every request takes.
     pub(crate) async fn send(&self, req: &PreparedRequest, url: &str) -> Result<Response> {
         let headers = extra_headers(req)?;
+        let limit = self.inner.config.call_timeout();
+        let deadline = tokio::time::Instant::now() + limit;
+        let attempts = self.send_with_retries(req, url, &headers, deadline);
+        match tokio::time::timeout_at(deadline, attempts).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::debug!(
+                    method = req.method.as_str(),
+                    path = %req.path_and_query,
+                    limit_ms = limit.as_millis() as u64,
+                    "call timed out (call_timeout)"
+                );
+                Err(Error::Timeout {
+                    after: limit,
+                    during: DURING_CALL,
+                })
+            }
+        }
+    }
+
+    /// Attempts until one succeeds or [`Policy::decide`] (or the budget) says stop.
+    async fn send_with_retries(
+        &self,
+        req: &PreparedRequest,
+        url: &str,
+        headers: &HeaderMap,
+        deadline: tokio::time::Instant,
+    ) -> Result<Response> {
+        let inner = &*self.inner;
+        let mut attempt = 1;
+        // One token refresh per call, however many attempts it takes.
+        let mut refreshed = false;
+        loop {
+            let outcome = self.attempt(req, url, headers, &mut refreshed).await;
+            let (error, fault) = match outcome {
+                Ok(response) => {
+                    inner.budget.deposit();
+                    return Ok(response);
+                }
+                Err(failed) => *failed,
+            };
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let decision =
+                inner
+                    .policy
+                    .decide(fault, req.retry_safe, attempt, remaining, fastrand::f64());
+            let delay = match decision {
+                Decision::Retry { delay } => delay,
+                Decision::Stop { reason } => {
+                    if fault != Fault::Final {
+                        tracing::debug!(
+                            method = req.method.as_str(),
+                            path = %req.path_and_query,
+                            attempt,
+                            error = %error,
+                            reason,
+                            "not retrying"
+                        );
+                    }
+                    return Err(error);
+                }
+            };
+            if !inner.budget.try_withdraw() {
+                tracing::debug!(
+                    method = req.method.as_str(),
+                    path = %req.path_and_query,
+                    attempt,
+                    error = %error,
+                    "not retrying: the retry budget is spent (too many failures lately)"
+                );
+                return Err(error);
+            }
+            inner.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                method = req.method.as_str(),
+                path = %req.path_and_query,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                error = %error,
+                "retrying after a transient failure"
+            );
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// One attempt: a token, the exchange, and after a 401 (unless `refreshed` says this call
+    /// already did so) a new token and one more exchange. A failure comes with what it means for
+    /// retrying.
+    async fn attempt(
+        &self,
+        req: &PreparedRequest,
+        url: &str,
+        headers: &HeaderMap,
+        refreshed: &mut bool,
+    ) -> Attempt {
         let inner = &*self.inner;
 
-        let token = inner.tokens.get(&inner.http, &inner.config).await?;
-        let answer = self.exchange(req, url, &headers, &token).await?;
-        if answer.status != StatusCode::UNAUTHORIZED {
+        let token = inner
+            .tokens
+            .get(&inner.http, &inner.config)
+            .await
+            .map_err(token_fault)?;
+        let answer = self
+            .exchange(req, url, headers, &token)
+            .await
+            .map_err(exchange_fault)?;
+        if answer.status != StatusCode::UNAUTHORIZED || *refreshed {
             return finish(req, answer, &token);
         }
+        *refreshed = true;
 
         // The token may have expired early or been replaced by another fetch for this client
         // (3CX keeps one per client). Refresh once; a second 401 means the credentials or the
-        // role are wrong, and asking again would only get this IP blacklisted.
+        // role are wrong, and asking again would only get this IP blacklisted. A 401 means the
+        // request was refused unprocessed, so sending it again is safe for any request.
         tracing::debug!(
             method = req.method.as_str(),
             path = %req.path_and_query,
             "access token rejected; fetching a new one and retrying once"
         );
         inner.tokens.invalidate(&token);
-        let token = inner.tokens.get(&inner.http, &inner.config).await?;
-        let answer = self.exchange(req, url, &headers, &token).await?;
+        let token = inner
+            .tokens
+            .get(&inner.http, &inner.config)
+            .await
+            .map_err(token_fault)?;
+        let answer = self
+            .exchange(req, url, headers, &token)
+            .await
+            .map_err(exchange_fault)?;
         finish(req, answer, &token)
     }
 
@@ -215,6 +352,10 @@ impl Client {
     }
 }
 
+/// The outcome of one attempt; a failure says what it means for retrying (boxed: failures are
+/// the rare path and the error is large).
+type Attempt = std::result::Result<Response, Box<(Error, Fault)>>;
+
 struct Answer {
     status: StatusCode,
     headers: HeaderMap,
@@ -248,13 +389,69 @@ fn extra_headers(req: &PreparedRequest) -> Result<HeaderMap> {
     Ok(map)
 }
 
-/// Maps a complete answer to the result of the call.
-fn finish(req: &PreparedRequest, answer: Answer, token: &Token) -> Result<Response> {
+/// Maps a complete answer to the result of the attempt.
+fn finish(req: &PreparedRequest, answer: Answer, token: &Token) -> Attempt {
     if answer.status.is_success() {
-        success(req, answer)
+        success(req, answer).map_err(|e| Box::new((e, Fault::Final)))
     } else {
-        Err(failure(req, &answer, token))
+        Err(Box::new((
+            failure(req, &answer, token),
+            status_fault(&answer),
+        )))
     }
+}
+
+/// What an error answer means for retrying: a transient status, with the `Retry-After` of a
+/// 429 or 503, or a final answer.
+fn status_fault(answer: &Answer) -> Fault {
+    let status = answer.status.as_u16();
+    if !TRANSIENT_STATUSES.contains(&status) {
+        return Fault::Final;
+    }
+    let retry_after = match status {
+        429 | 503 => answer
+            .headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now())),
+        _ => None,
+    };
+    Fault::Status {
+        status,
+        retry_after,
+    }
+}
+
+/// Whether `error` says the request never reached the server (it failed while connecting).
+pub(crate) fn not_sent(error: &Error) -> bool {
+    match error {
+        Error::Transport { maybe_sent, .. } => !maybe_sent,
+        Error::Timeout { during, .. } => *during == DURING_CONNECT,
+        _ => false,
+    }
+}
+
+/// A failed exchange: not sent, lost after sending, or final (e.g. a bad header value).
+fn exchange_fault(error: Error) -> Box<(Error, Fault)> {
+    let fault = if not_sent(&error) {
+        Fault::NotSent
+    } else if matches!(error, Error::Timeout { .. } | Error::Transport { .. }) {
+        Fault::Lost
+    } else {
+        Fault::Final
+    };
+    Box::new((error, fault))
+}
+
+/// A failed token request: when it never reached the PBX the call may try again; otherwise the
+/// token backoff paces the next request.
+fn token_fault(error: Error) -> Box<(Error, Fault)> {
+    let fault = if not_sent(&error) {
+        Fault::NotSent
+    } else {
+        Fault::Token
+    };
+    Box::new((error, fault))
 }
 
 fn success(req: &PreparedRequest, answer: Answer) -> Result<Response> {

@@ -1,4 +1,5 @@
-//! Connection settings: where the PBX is, the API client's credentials, timeouts and TLS.
+//! Connection settings: where the PBX is, the API client's credentials, timeouts, retries, the
+//! token cache and TLS.
 //!
 //! A [`Config`] is validated once when built, so a [`crate::Client`] never starts with settings
 //! that cannot work; every validation error is an [`Error::Config`] naming the field and the fix.
@@ -26,6 +27,30 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time before a token's expiry at which a new one is fetched (capped at 10% of the
 /// token's lifetime, see [`ConfigBuilder::refresh_margin`]).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// Default number of attempts per call, the first one included (see
+/// [`ConfigBuilder::max_attempts`]).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Default base of the exponential backoff between attempts (see [`ConfigBuilder::backoff`]).
+pub const DEFAULT_BACKOFF_BASE: Duration = Duration::from_millis(100);
+/// Default cap of the exponential backoff between attempts (see [`ConfigBuilder::backoff`]).
+pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Default longest `Retry-After` that is waited for (see [`ConfigBuilder::max_retry_after`]).
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// Default share of successful calls that retries may add (see [`ConfigBuilder::retry_budget`]).
+pub const DEFAULT_RETRY_BUDGET_RATIO: f64 = 0.2;
+/// Default number of retries allowed without earlier successes (see
+/// [`ConfigBuilder::retry_budget`]).
+pub const DEFAULT_RETRY_BUDGET_FLOOR: u32 = 10;
+/// Default wait after the first failed token request (see [`ConfigBuilder::token_backoff`]).
+pub const DEFAULT_TOKEN_BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// Default longest wait between failed token requests (see [`ConfigBuilder::token_backoff`]).
+pub const DEFAULT_TOKEN_BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// Default most token requests per rolling minute once they fail (see
+/// [`ConfigBuilder::token_requests_per_minute`]).
+pub const DEFAULT_TOKEN_REQUESTS_PER_MINUTE: u32 = 6;
+/// Most attempts per call that can be configured.
+const MAX_ATTEMPTS_LIMIT: u32 = 10;
 
 /// The API root below the base URL.
 const API_PATH: &str = "/xapi/v1";
@@ -64,11 +89,46 @@ pub struct Config {
     refresh_margin: Duration,
     expires_in_unit: ExpiresInUnit,
     user_agent: String,
+    retry: RetrySettings,
+    call_timeout: Duration,
+    token_cache_dir: Option<PathBuf>,
+    isolated_token_cache: bool,
+}
+
+/// The retry and backoff settings, shared by [`Config`] and [`ConfigBuilder`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RetrySettings {
+    max_attempts: u32,
+    backoff_base: Duration,
+    backoff_max: Duration,
+    max_retry_after: Duration,
+    budget_ratio: f64,
+    budget_floor: u32,
+    token_backoff_base: Duration,
+    token_backoff_max: Duration,
+    token_requests_per_minute: u32,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            backoff_base: DEFAULT_BACKOFF_BASE,
+            backoff_max: DEFAULT_BACKOFF_MAX,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            budget_ratio: DEFAULT_RETRY_BUDGET_RATIO,
+            budget_floor: DEFAULT_RETRY_BUDGET_FLOOR,
+            token_backoff_base: DEFAULT_TOKEN_BACKOFF_BASE,
+            token_backoff_max: DEFAULT_TOKEN_BACKOFF_MAX,
+            token_requests_per_minute: DEFAULT_TOKEN_REQUESTS_PER_MINUTE,
+        }
+    }
 }
 
 impl Config {
     /// A builder with the defaults (30 s timeout, 10 s connect timeout, 60 s refresh margin,
-    /// TLS verified against the built-in web roots).
+    /// 3 attempts per call where retrying is safe, TLS verified against the built-in web roots,
+    /// no token cache on disk).
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }
@@ -138,6 +198,67 @@ impl Config {
     pub fn user_agent(&self) -> &str {
         &self.user_agent
     }
+
+    /// Most attempts per call, the first one included (1 = no retries).
+    pub fn max_attempts(&self) -> u32 {
+        self.retry.max_attempts
+    }
+
+    /// Base of the exponential backoff between attempts.
+    pub fn backoff_base(&self) -> Duration {
+        self.retry.backoff_base
+    }
+
+    /// Cap of the exponential backoff between attempts.
+    pub fn backoff_max(&self) -> Duration {
+        self.retry.backoff_max
+    }
+
+    /// Longest `Retry-After` that is waited for; a longer one ends the call with the error.
+    pub fn max_retry_after(&self) -> Duration {
+        self.retry.max_retry_after
+    }
+
+    /// Share of successful calls that retries may add (the retry budget).
+    pub fn retry_budget_ratio(&self) -> f64 {
+        self.retry.budget_ratio
+    }
+
+    /// Retries allowed without earlier successes (the retry budget's floor and capacity).
+    pub fn retry_budget_floor(&self) -> u32 {
+        self.retry.budget_floor
+    }
+
+    /// Wait after the first failed token request; it doubles with each further failure.
+    pub fn token_backoff_base(&self) -> Duration {
+        self.retry.token_backoff_base
+    }
+
+    /// Longest wait between failed token requests.
+    pub fn token_backoff_max(&self) -> Duration {
+        self.retry.token_backoff_max
+    }
+
+    /// Most token requests per rolling minute while they fail.
+    pub fn token_requests_per_minute(&self) -> u32 {
+        self.retry.token_requests_per_minute
+    }
+
+    /// Time allowed for a whole call: every attempt, token request and backoff sleep.
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
+    /// The folder of the on-disk token cache, if it is on.
+    pub fn token_cache_dir(&self) -> Option<&Path> {
+        self.token_cache_dir.as_deref()
+    }
+
+    /// Whether this client keeps its token to itself instead of sharing the process-wide cache
+    /// (testing only).
+    pub(crate) fn isolated_token_cache(&self) -> bool {
+        self.isolated_token_cache
+    }
 }
 
 impl fmt::Debug for Config {
@@ -153,6 +274,9 @@ impl fmt::Debug for Config {
             .field("refresh_margin", &self.refresh_margin)
             .field("expires_in_unit", &self.expires_in_unit)
             .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .field("call_timeout", &self.call_timeout)
+            .field("token_cache_dir", &self.token_cache_dir)
             .finish()
     }
 }
@@ -179,6 +303,10 @@ pub struct ConfigBuilder {
     refresh_margin: Duration,
     expires_in_unit: ExpiresInUnit,
     user_agent: String,
+    retry: RetrySettings,
+    call_timeout: Option<Duration>,
+    token_cache_dir: Option<PathBuf>,
+    isolated_token_cache: bool,
 }
 
 impl Default for ConfigBuilder {
@@ -194,6 +322,10 @@ impl Default for ConfigBuilder {
             refresh_margin: DEFAULT_REFRESH_MARGIN,
             expires_in_unit: ExpiresInUnit::Auto,
             user_agent: concat!("threecx/", env!("CARGO_PKG_VERSION")).to_owned(),
+            retry: RetrySettings::default(),
+            call_timeout: None,
+            token_cache_dir: None,
+            isolated_token_cache: false,
         }
     }
 }
@@ -214,6 +346,9 @@ impl fmt::Debug for ConfigBuilder {
             .field("refresh_margin", &self.refresh_margin)
             .field("expires_in_unit", &self.expires_in_unit)
             .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .field("call_timeout", &self.call_timeout)
+            .field("token_cache_dir", &self.token_cache_dir)
             .finish()
     }
 }
@@ -274,7 +409,9 @@ impl ConfigBuilder {
         self
     }
 
-    /// Time allowed for one HTTP exchange (default 30 s).
+    /// Time allowed for one HTTP exchange (default 30 s): one attempt, from connecting until the
+    /// whole answer body is read, so a PBX that sends headers and then stalls is an
+    /// [`Error::Timeout`] after this long, not a hang. The token request has the same limit.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -316,6 +453,96 @@ impl ConfigBuilder {
     /// The `User-Agent` header (default `threecx/<version>`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Most attempts per call, the first one included (default 3; 1 turns retries off; at most
+    /// 10). Only failures that may pass are retried, and only where sending again is safe: see
+    /// `RELIABILITY.md`. A POST action not marked safe to repeat is never sent a second time once
+    /// it may have reached the PBX.
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.retry.max_attempts = attempts;
+        self
+    }
+
+    /// The exponential backoff between attempts (default 100 ms base, 5 s cap): before retry
+    /// *n* (1, 2, ...) the client sleeps a random time between zero and
+    /// `min(max, base × 2^(n-1))` ("full jitter", so many clients hit by one outage do not come
+    /// back in lockstep). A `Retry-After` of the PBX replaces this delay.
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.retry.backoff_base = base;
+        self.retry.backoff_max = max;
+        self
+    }
+
+    /// Longest `Retry-After` (in seconds or as an HTTP date, on a 429 or 503) that is waited for
+    /// before the next attempt (default 30 s). When the PBX asks for a longer wait the call ends
+    /// with its error at once, rather than retrying earlier than asked or blocking for minutes.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.retry.max_retry_after = max;
+        self
+    }
+
+    /// The retry budget shared by all calls of one [`crate::Client`] and its clones (default
+    /// ratio 0.2, floor 10): the budget starts with `floor` retries and holds at most that many
+    /// (at least 1); every retry takes one, every successful call gives back `ratio`. So retries
+    /// add at most about 20% to successful traffic plus the floor, and a PBX that is down gets
+    /// one attempt per call, not `max_attempts`, once the budget is spent. `ratio` is 0 to 1.
+    pub fn retry_budget(mut self, ratio: f64, floor: u32) -> Self {
+        self.retry.budget_ratio = ratio;
+        self.retry.budget_floor = floor;
+        self
+    }
+
+    /// Backoff of the token endpoint after failed token requests (default 1 s base, 5 min cap):
+    /// after *n* failures in a row no token request is sent for `min(max, base × 2^(n-1))`; calls
+    /// in that time fail at once with the last error, which says when the next request will be
+    /// sent. This keeps a wrong secret from tripping 3CX's anti-hacking rules, which block an IP
+    /// after repeated failed logins. Requests that never reached the PBX (connection refused)
+    /// do not count. `base` must be at least 1 ms.
+    pub fn token_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.retry.token_backoff_base = base;
+        self.retry.token_backoff_max = max;
+        self
+    }
+
+    /// Most token requests per rolling minute once token requests fail (default 6; at least 1),
+    /// on top of [`ConfigBuilder::token_backoff`].
+    pub fn token_requests_per_minute(mut self, requests: u32) -> Self {
+        self.retry.token_requests_per_minute = requests;
+        self
+    }
+
+    /// Time allowed for a whole call across all attempts, token requests and backoff sleeps
+    /// (default `2 × timeout × max_attempts`, i.e. 180 s with the defaults: room for a token
+    /// request and a request per attempt). When it runs out the call ends with an
+    /// [`Error::Timeout`]; a backoff sleep that would end after it is not started.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
+        self
+    }
+
+    /// Keeps the access token in a file in `dir` as well (default: off, memory only), so that
+    /// several processes using the same API client share one token instead of invalidating each
+    /// other's (3CX keeps only one active token per client) and a short-lived CLI run does not
+    /// log in every time.
+    ///
+    /// One file per API root, client ID and secret, named after a SHA-256 of them (the name and
+    /// the file never contain the secret; the file holds the access token and its expiry, and
+    /// the state of the token backoff). The folder is created with mode 0700 and the file with
+    /// 0600; processes take an advisory lock on the file while they read it and fetch a token.
+    /// A corrupt file is ignored and replaced. The folder should be private to the user, e.g.
+    /// `~/.cache/threecx`.
+    pub fn token_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.token_cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Gives the client a token cache of its own instead of the process-wide one, as if it ran
+    /// in another process. For tests of the on-disk token cache only.
+    #[doc(hidden)]
+    pub fn isolated_token_cache(mut self, isolated: bool) -> Self {
+        self.isolated_token_cache = isolated;
         self
     }
 
@@ -363,6 +590,63 @@ impl ConfigBuilder {
                 message: "must be more than zero, e.g. 10 s".to_owned(),
             });
         }
+        let retry = self.retry;
+        if !(1..=MAX_ATTEMPTS_LIMIT).contains(&retry.max_attempts) {
+            return Err(Error::Config {
+                field: "max_attempts",
+                message: format!(
+                    "must be 1 to {MAX_ATTEMPTS_LIMIT} (1 turns retries off), e.g. 3; got {}",
+                    retry.max_attempts
+                ),
+            });
+        }
+        if retry.backoff_max < retry.backoff_base {
+            return Err(Error::Config {
+                field: "backoff",
+                message: "the cap must be at least the base, e.g. base 100 ms, cap 5 s".to_owned(),
+            });
+        }
+        if !(0.0..=1.0).contains(&retry.budget_ratio) {
+            return Err(Error::Config {
+                field: "retry_budget",
+                message: "the ratio must be between 0 and 1, e.g. 0.2".to_owned(),
+            });
+        }
+        if retry.token_backoff_base < Duration::from_millis(1)
+            || retry.token_backoff_max < retry.token_backoff_base
+        {
+            return Err(Error::Config {
+                field: "token_backoff",
+                message: "the base must be at least 1 ms and the cap at least the base, e.g. \
+                          base 1 s, cap 5 min (3CX blocks IPs that fail to log in repeatedly)"
+                    .to_owned(),
+            });
+        }
+        if retry.token_requests_per_minute == 0 {
+            return Err(Error::Config {
+                field: "token_requests_per_minute",
+                message: "must be at least 1, e.g. 6".to_owned(),
+            });
+        }
+        let call_timeout = self
+            .call_timeout
+            .unwrap_or_else(|| self.timeout.saturating_mul(2 * retry.max_attempts));
+        if call_timeout.is_zero() {
+            return Err(Error::Config {
+                field: "call_timeout",
+                message: "must be more than zero, e.g. 120 s".to_owned(),
+            });
+        }
+        if let Some(dir) = &self.token_cache_dir {
+            if dir.as_os_str().is_empty() {
+                return Err(Error::Config {
+                    field: "token_cache_dir",
+                    message: "the path is empty; give a folder private to the user, e.g. \
+                              ~/.cache/threecx"
+                        .to_owned(),
+                });
+            }
+        }
         if let Some(path) = &self.ca_bundle {
             if path.as_os_str().is_empty() {
                 return Err(Error::Config {
@@ -394,6 +678,10 @@ impl ConfigBuilder {
             refresh_margin: self.refresh_margin,
             expires_in_unit: self.expires_in_unit,
             user_agent: self.user_agent,
+            retry,
+            call_timeout,
+            token_cache_dir: self.token_cache_dir,
+            isolated_token_cache: self.isolated_token_cache,
         })
     }
 }
@@ -623,6 +911,80 @@ mod tests {
         assert!(c.ca_bundle().is_none());
         assert!(c.user_agent().starts_with("threecx/"));
         assert_eq!(c.client_secret().expose_secret(), "s3cr3t-XYZ");
+        assert_eq!(c.max_attempts(), 3);
+        assert_eq!(c.backoff_base(), Duration::from_millis(100));
+        assert_eq!(c.backoff_max(), Duration::from_secs(5));
+        assert_eq!(c.max_retry_after(), Duration::from_secs(30));
+        assert_eq!(c.retry_budget_ratio(), 0.2);
+        assert_eq!(c.retry_budget_floor(), 10);
+        assert_eq!(c.token_backoff_base(), Duration::from_secs(1));
+        assert_eq!(c.token_backoff_max(), Duration::from_secs(300));
+        assert_eq!(c.token_requests_per_minute(), 6);
+        // 2 × timeout × attempts.
+        assert_eq!(c.call_timeout(), Duration::from_secs(180));
+        assert!(c.token_cache_dir().is_none());
+        assert!(!c.isolated_token_cache());
+    }
+
+    #[test]
+    fn call_timeout_follows_timeout_and_attempts_unless_set() {
+        let b = Config::builder()
+            .base_url("https://pbx")
+            .client_id("id")
+            .client_secret("x");
+        let c = b
+            .clone()
+            .timeout(Duration::from_secs(10))
+            .max_attempts(2)
+            .build()
+            .unwrap();
+        assert_eq!(c.call_timeout(), Duration::from_secs(40));
+        let c = b
+            .clone()
+            .call_timeout(Duration::from_secs(7))
+            .build()
+            .unwrap();
+        assert_eq!(c.call_timeout(), Duration::from_secs(7));
+    }
+
+    #[test]
+    fn bad_retry_settings_name_the_field() {
+        let b = Config::builder()
+            .base_url("https://pbx")
+            .client_id("id")
+            .client_secret("x");
+        let field = |b: ConfigBuilder| match b.build() {
+            Err(Error::Config { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(b.clone().max_attempts(0)), "max_attempts");
+        assert_eq!(field(b.clone().max_attempts(11)), "max_attempts");
+        assert_eq!(
+            field(
+                b.clone()
+                    .backoff(Duration::from_secs(2), Duration::from_secs(1))
+            ),
+            "backoff"
+        );
+        assert_eq!(field(b.clone().retry_budget(1.5, 10)), "retry_budget");
+        assert_eq!(field(b.clone().retry_budget(f64::NAN, 10)), "retry_budget");
+        assert_eq!(
+            field(
+                b.clone()
+                    .token_backoff(Duration::ZERO, Duration::from_secs(1))
+            ),
+            "token_backoff"
+        );
+        assert_eq!(
+            field(b.clone().token_requests_per_minute(0)),
+            "token_requests_per_minute"
+        );
+        assert_eq!(
+            field(b.clone().call_timeout(Duration::ZERO)),
+            "call_timeout"
+        );
+        assert_eq!(field(b.clone().token_cache_dir("")), "token_cache_dir");
+        assert!(b.max_attempts(1).build().is_ok());
     }
 
     #[test]

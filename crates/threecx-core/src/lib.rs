@@ -2,6 +2,11 @@
 //!
 //! Knows HTTP, OAuth client credentials, OData encoding and paging; knows no 3CX action (those
 //! come from `threecx-ops` through `threecx-registry`).
+//!
+//! Transient failures are retried only where sending again is safe, within a per-client retry
+//! budget and a whole-call time limit, and failed token requests back off so that 3CX's
+//! anti-hacking rules never block the caller's IP; the rules are in `RELIABILITY.md` at the root
+//! of the repository, the settings on [`ConfigBuilder`].
 
 pub mod client;
 pub mod config;
@@ -10,7 +15,9 @@ pub mod literal;
 mod paginate;
 pub mod request;
 pub mod response;
+mod retry;
 mod token;
+mod token_file;
 
 pub use client::Client;
 pub use config::{Config, ConfigBuilder, ExpiresInUnit};

@@ -1,5 +1,6 @@
 //! OAuth2 client-credentials tokens for 3CX: one cache per (API root, client ID) per process,
-//! one fetch in flight at a time.
+//! one fetch in flight at a time, a backoff after failed token requests, and optionally a file
+//! shared with other processes.
 //!
 //! 3CX keeps only ONE active token per API client: fetching a second one can invalidate the
 //! first. So every [`crate::Client`] with the same PBX and client ID shares one cache (a second
@@ -7,6 +8,12 @@
 //! flight instead of starting their own, a failed fetch is reported to everyone who waited for it
 //! (instead of each waiter trying again: 3CX blacklists IPs that fail auth repeatedly), and a
 //! token is replaced only shortly before it expires or when the PBX rejects it.
+//!
+//! After a failed token request that reached the PBX, the next one waits `token_backoff_base`,
+//! doubling with each further failure up to `token_backoff_max`, and at most
+//! `token_requests_per_minute` are sent per rolling minute; calls meanwhile fail at once with the
+//! last error, saying when the next request goes out. With `token_cache_dir` set, the token and
+//! that backoff live in a locked file too (see [`crate::token_file`]), so processes share them.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,9 +26,10 @@ use reqwest::header::{HeaderValue, ACCEPT};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::client::{excerpt, map_send_error, parse_error_body, redact};
+use crate::client::{excerpt, map_send_error, not_sent, parse_error_body, redact};
 use crate::config::{Config, ExpiresInUnit, Redacted};
 use crate::error::{Error, Result};
+use crate::token_file::{self, LockedFile, Record, StoredError, StoredFailures, StoredToken};
 
 /// Lifetime assumed when the answer gives neither a JWT `exp` nor a usable `expires_in`: short,
 /// so a wrong guess costs little (a 401 also triggers one refresh).
@@ -30,11 +38,10 @@ const FALLBACK_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// What [`ExpiresInUnit::Auto`] still reads as minutes: 3CX before 20.0.9 sent `60`.
 const AUTO_MINUTES_MAX: u64 = 60;
 
-const DURING_TOKEN: &str = "requesting an access token";
+pub(crate) const DURING_TOKEN: &str = "requesting an access token";
 
-/// After a failed token request, callers get its error for this long instead of sending another
-/// (a busy program must not turn a wrong secret into a stream of failed logins).
-const FAILURE_COOLDOWN: Duration = Duration::from_secs(1);
+/// The window of [`Config::token_requests_per_minute`].
+const MINUTE_MS: u64 = 60_000;
 
 /// An access token and when to stop using it.
 pub(crate) struct Token {
@@ -91,19 +98,64 @@ pub(crate) struct TokenCache {
     fetches: AtomicU64,
     /// Token requests finished; numbers them for `RefreshState::last_failure`.
     completed: AtomicU64,
+    /// The last token the PBX rejected: never taken from the token file again.
+    rejected: Mutex<Option<SecretString>>,
 }
 
 #[derive(Default)]
 struct RefreshState {
     /// The last fetch, if it failed.
     last_failure: Option<Failure>,
+    /// Pace of the token requests after failures.
+    backoff: Backoff,
 }
 
 struct Failure {
     /// Its number in `TokenCache::completed`.
     completion: u64,
-    at: Instant,
     error: Error,
+}
+
+/// The token backoff: failed token requests (that reached the PBX) in a row, and when the recent
+/// ones went out. Wall-clock milliseconds, so that processes can share it through the token file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Backoff {
+    /// Failed token requests in a row.
+    pub(crate) consecutive: u32,
+    /// Unix time (ms) of the last failed request.
+    pub(crate) last_ms: u64,
+    /// Unix times (ms) of the failed requests of the last minute, oldest first.
+    pub(crate) recent_ms: Vec<u64>,
+}
+
+impl Backoff {
+    fn record_failure(&mut self, now_ms: u64) {
+        self.consecutive = self.consecutive.saturating_add(1);
+        self.last_ms = now_ms;
+        self.recent_ms.retain(|&t| t + MINUTE_MS > now_ms);
+        self.recent_ms.push(now_ms);
+    }
+
+    /// When the next token request may be sent (unix ms); `None` when there is no backoff.
+    pub(crate) fn next_allowed_ms(&self, config: &Config) -> Option<u64> {
+        if self.consecutive == 0 {
+            return None;
+        }
+        let exponent = (self.consecutive - 1).min(30);
+        let cooldown = config
+            .token_backoff_base()
+            .saturating_mul(1u32 << exponent)
+            .min(config.token_backoff_max());
+        let mut at = self.last_ms.saturating_add(cooldown.as_millis() as u64);
+        // At most N requests in any minute: the next waits until the oldest of the last N leaves
+        // the window.
+        let per_minute = config.token_requests_per_minute() as usize;
+        if self.recent_ms.len() >= per_minute {
+            let oldest = self.recent_ms[self.recent_ms.len() - per_minute];
+            at = at.max(oldest + MINUTE_MS);
+        }
+        Some(at)
+    }
 }
 
 impl fmt::Debug for TokenCache {
@@ -138,13 +190,14 @@ pub(crate) fn shared_cache(config: &Config) -> Arc<TokenCache> {
 }
 
 impl TokenCache {
-    fn new(secret: SecretString) -> Self {
+    pub(crate) fn new(secret: SecretString) -> Self {
         TokenCache {
             secret,
             current: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(RefreshState::default()),
             fetches: AtomicU64::new(0),
             completed: AtomicU64::new(0),
+            rejected: Mutex::new(None),
         }
     }
 
@@ -170,11 +223,17 @@ impl TokenCache {
             .cloned()
     }
 
-    /// A usable token: the cached one, or a new one fetched once for all concurrent callers.
+    fn set_current(&self, token: &Arc<Token>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(token));
+    }
+
+    /// A usable token: the cached one, one another process left in the token file, or a new one
+    /// fetched once for all concurrent callers.
     ///
     /// When a fetch fails, everyone who waited for it gets its error, and so does everyone who
-    /// asks within [`FAILURE_COOLDOWN`]; the old token is still handed out while it has not
-    /// expired (a token past its refresh time is usually still good).
+    /// asks during the token backoff (with a note saying when the next request goes out); the
+    /// old token is still handed out while it has not expired (a token past its refresh time is
+    /// usually still good).
     pub(crate) async fn get(&self, http: &reqwest::Client, config: &Config) -> Result<Arc<Token>> {
         if let Some(t) = self.fresh() {
             return Ok(t);
@@ -189,17 +248,67 @@ impl TokenCache {
             return Ok(t);
         }
         if let Some(failure) = &state.last_failure {
-            if failure.completion > seen || failure.at.elapsed() < FAILURE_COOLDOWN {
+            if failure.completion > seen {
                 return self.unexpired().ok_or_else(|| failure.error.clone());
             }
         }
+
+        // Another process may have fetched a token (or failed to) meanwhile.
+        let mut file = open_file(config).await;
+        let mut stored_error = None;
+        if let Some(record) = file.as_mut().and_then(LockedFile::read) {
+            if let Some(token) = record.token.as_ref().and_then(|t| self.usable(t, config)) {
+                tracing::debug!("using the access token of the token cache file");
+                self.set_current(&token);
+                state.last_failure = None;
+                state.backoff = Backoff::default();
+                return Ok(token);
+            }
+            if let Some(failures) = record.failures {
+                if failures.backoff.last_ms > state.backoff.last_ms {
+                    state.backoff = failures.backoff;
+                    stored_error = Some(failures.error);
+                }
+            }
+        }
+
+        let now_ms = unix_ms();
+        if let Some(at) = state.backoff.next_allowed_ms(config) {
+            if at > now_ms {
+                if let Some(old) = self.unexpired() {
+                    return Ok(old);
+                }
+                let last = match (&stored_error, &state.last_failure) {
+                    (Some(stored), _) => from_stored(stored),
+                    (None, Some(failure)) => failure.error.clone(),
+                    (None, None) => Error::Auth {
+                        status: None,
+                        message: "earlier token requests failed".to_owned(),
+                    },
+                };
+                let wait = Duration::from_millis(at - now_ms);
+                tracing::debug!(
+                    wait_ms = wait.as_millis() as u64,
+                    failures = state.backoff.consecutive,
+                    "token endpoint backoff: not sending a token request"
+                );
+                return Err(backing_off(last, wait, state.backoff.consecutive));
+            }
+        }
+
         self.fetches.fetch_add(1, Ordering::AcqRel);
         let started = Instant::now();
+        let started_ms = unix_ms();
         let result = fetch_token(http, config).await;
         let completion = self.completed.fetch_add(1, Ordering::AcqRel) + 1;
         match result {
             Ok(fetched) => {
                 let margin = refresh_margin(fetched.lifetime, config.refresh_margin());
+                let stored = StoredToken {
+                    access_token: fetched.value.expose_secret().to_owned(),
+                    expires_at_ms: started_ms + fetched.lifetime.as_millis() as u64,
+                    lifetime_ms: fetched.lifetime.as_millis() as u64,
+                };
                 let token = Arc::new(Token {
                     value: fetched.value,
                     refresh_at: started + fetched.lifetime.saturating_sub(margin),
@@ -212,16 +321,43 @@ impl TokenCache {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "fetched an access token"
                 );
-                *self.current.write().unwrap_or_else(PoisonError::into_inner) =
-                    Some(Arc::clone(&token));
+                self.set_current(&token);
                 state.last_failure = None;
+                state.backoff = Backoff::default();
+                if let Some(file) = &mut file {
+                    save(
+                        file,
+                        &Record {
+                            version: 1,
+                            token: Some(stored),
+                            failures: None,
+                        },
+                    );
+                }
                 Ok(token)
             }
             Err(e) => {
                 tracing::debug!(error = %e, "token request failed");
+                // A request that never reached the PBX is no failed login: no backoff for it
+                // (the retry loop of the call decides whether to try again).
+                if !not_sent(&e) {
+                    state.backoff.record_failure(unix_ms());
+                    if let Some(file) = &mut file {
+                        save(
+                            file,
+                            &Record {
+                                version: 1,
+                                token: None,
+                                failures: Some(StoredFailures {
+                                    backoff: state.backoff.clone(),
+                                    error: to_stored(&e),
+                                }),
+                            },
+                        );
+                    }
+                }
                 state.last_failure = Some(Failure {
                     completion,
-                    at: Instant::now(),
                     error: e.clone(),
                 });
                 match self.unexpired() {
@@ -235,14 +371,179 @@ impl TokenCache {
         }
     }
 
+    /// The token of the file if it is fresh and not the one the PBX just rejected.
+    fn usable(&self, stored: &StoredToken, config: &Config) -> Option<Arc<Token>> {
+        let rejected = self.rejected.lock().unwrap_or_else(PoisonError::into_inner);
+        if rejected
+            .as_ref()
+            .is_some_and(|r| r.expose_secret() == stored.access_token)
+        {
+            return None;
+        }
+        if stored.access_token.is_empty()
+            || !stored.access_token.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return None;
+        }
+        let remaining = Duration::from_millis(stored.expires_at_ms.checked_sub(unix_ms())?);
+        let lifetime = Duration::from_millis(stored.lifetime_ms);
+        let margin = refresh_margin(lifetime, config.refresh_margin());
+        if remaining <= margin {
+            return None;
+        }
+        let now = Instant::now();
+        Some(Arc::new(Token {
+            value: SecretString::from(stored.access_token.clone()),
+            refresh_at: now + (remaining - margin),
+            expires_at: now + remaining,
+            id: NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
+        }))
+    }
+
     /// Forgets `token` after the PBX rejected it, unless another task already replaced it (then
     /// the replacement is kept: dropping it would cost a needless fetch that invalidates it).
+    /// The token file is read again before the next fetch: another process may have replaced
+    /// the token there.
     pub(crate) fn invalidate(&self, token: &Token) {
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
         if current.as_ref().is_some_and(|t| t.id == token.id) {
             *current = None;
         }
+        *self.rejected.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.value.clone());
     }
+}
+
+/// The token file of `config`, locked; `None` when the disk cache is off or cannot be used
+/// (then the token stays in memory only, as without the option).
+async fn open_file(config: &Config) -> Option<LockedFile> {
+    let dir = config.token_cache_dir()?;
+    let name = token_file::file_name(config);
+    // Another process holds the lock while it fetches: as long as a token request may take.
+    let wait = config.timeout() + config.connect_timeout();
+    match LockedFile::open(dir, &name, wait).await {
+        Ok(file) => Some(file),
+        Err(e) => {
+            tracing::warn!(
+                dir = %dir.display(),
+                error = %e,
+                "cannot use the token cache file; keeping the token in memory only"
+            );
+            None
+        }
+    }
+}
+
+fn save(file: &mut LockedFile, record: &Record) {
+    if let Err(e) = file.write(record) {
+        tracing::warn!(
+            file = %file.path().display(),
+            error = %e,
+            "cannot write the token cache file"
+        );
+    }
+}
+
+/// `error` with a note that the token endpoint is backing off and when it will be asked again.
+/// A timeout becomes a network error, the one kind without a message to carry the note.
+fn backing_off(error: Error, wait: Duration, failures: u32) -> Error {
+    let note = format!(
+        " [backing off after {failures} failed token request{}: the next one will be sent in \
+         {:.1} s; until then calls fail at once, so that 3CX's anti-hacking rules do not block \
+         this IP]",
+        if failures == 1 { "" } else { "s" },
+        wait.as_secs_f64()
+    );
+    match error {
+        Error::Auth { status, message } => Error::Auth {
+            status,
+            message: message + &note,
+        },
+        Error::Api {
+            status,
+            method,
+            path,
+            code,
+            message,
+            details,
+        } => Error::Api {
+            status,
+            method,
+            path,
+            code,
+            message: message + &note,
+            details,
+        },
+        Error::Transport {
+            during,
+            message,
+            maybe_sent,
+        } => Error::Transport {
+            during,
+            message: message + &note,
+            maybe_sent,
+        },
+        Error::Decode { what, message } => Error::Decode {
+            what,
+            message: message + &note,
+        },
+        Error::Timeout { after, .. } => Error::Transport {
+            during: DURING_TOKEN,
+            message: format!("timed out after {after:?}{note}"),
+            maybe_sent: true,
+        },
+        other => other,
+    }
+}
+
+/// A token endpoint error as kept in the token file.
+fn to_stored(error: &Error) -> StoredError {
+    let (kind, status, message) = match error {
+        Error::Auth { status, message } => ("auth", *status, message.clone()),
+        Error::Api {
+            status, message, ..
+        } => ("api", Some(*status), message.clone()),
+        Error::Decode { message, .. } => ("decode", None, message.clone()),
+        Error::Transport { message, .. } => ("network", None, message.clone()),
+        Error::Timeout { after, .. } => ("network", None, format!("timed out after {after:?}")),
+        other => ("network", None, other.to_string()),
+    };
+    StoredError {
+        kind: kind.to_owned(),
+        status,
+        message,
+    }
+}
+
+/// The error another process recorded in the token file.
+fn from_stored(stored: &StoredError) -> Error {
+    let message = stored.message.clone();
+    match (stored.kind.as_str(), stored.status) {
+        ("auth", status) => Error::Auth { status, message },
+        ("api", Some(status)) => Error::Api {
+            status,
+            method: "POST",
+            path: "/connect/token".to_owned(),
+            code: String::new(),
+            message,
+            details: vec![],
+        },
+        ("decode", _) => Error::Decode {
+            what: "the token answer of /connect/token".to_owned(),
+            message,
+        },
+        _ => Error::Transport {
+            during: DURING_TOKEN,
+            message,
+            maybe_sent: true,
+        },
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 struct Fetched {
