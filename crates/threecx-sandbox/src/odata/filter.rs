@@ -1,0 +1,526 @@
+//! The `$filter` subset the sandbox understands: comparisons (`eq ne gt ge lt le`), `and`, `or`,
+//! `not`, parentheses, `contains`, `startswith`, `endswith`, `tolower`, `toupper`, `length`;
+//! string literals with `''` escapes, numbers, `true`/`false`/`null`, bare date-times; property
+//! paths such as `Name` or `Props/Language`.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use super::literal::bare_value;
+use crate::time;
+
+/// A parsed `$filter` expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Or(Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    Call(Func, Vec<Expr>),
+    /// A property path: `["Props", "Language"]`.
+    Prop(Vec<String>),
+    Lit(Value),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Contains,
+    StartsWith,
+    EndsWith,
+    ToLower,
+    ToUpper,
+    Length,
+}
+
+impl Func {
+    fn parse(name: &str) -> Option<(Func, usize)> {
+        Some(match name {
+            "contains" => (Func::Contains, 2),
+            "startswith" => (Func::StartsWith, 2),
+            "endswith" => (Func::EndsWith, 2),
+            "tolower" => (Func::ToLower, 1),
+            "toupper" => (Func::ToUpper, 1),
+            "length" => (Func::Length, 1),
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Open,
+    Close,
+    Comma,
+    Str(String),
+    Word(String),
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some(&(i, c)) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' => {
+                chars.next();
+                out.push(Token::Open);
+            }
+            ')' => {
+                chars.next();
+                out.push(Token::Close);
+            }
+            ',' => {
+                chars.next();
+                out.push(Token::Comma);
+            }
+            '\'' => {
+                chars.next();
+                let mut s = String::new();
+                loop {
+                    match chars.next() {
+                        Some((_, '\'')) => {
+                            if chars.peek().is_some_and(|&(_, n)| n == '\'') {
+                                chars.next();
+                                s.push('\'');
+                            } else {
+                                break;
+                            }
+                        }
+                        Some((_, ch)) => s.push(ch),
+                        None => {
+                            return Err(format!(
+                                "the string literal starting at position {i} is not closed"
+                            ))
+                        }
+                    }
+                }
+                out.push(Token::Str(s));
+            }
+            _ => {
+                let mut word = String::new();
+                while let Some(&(_, ch)) = chars.peek() {
+                    if ch.is_whitespace() || matches!(ch, '(' | ')' | ',' | '\'') {
+                        break;
+                    }
+                    word.push(ch);
+                    chars.next();
+                }
+                out.push(Token::Word(word));
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+/// Parses a `$filter` value.
+pub fn parse(text: &str) -> Result<Expr, String> {
+    let tokens = tokenize(text)?;
+    if tokens.is_empty() {
+        return Err("the filter is empty".to_owned());
+    }
+    let mut p = Parser { tokens, pos: 0 };
+    let expr = p.or()?;
+    if let Some(t) = p.tokens.get(p.pos) {
+        return Err(format!(
+            "unexpected {} after a complete expression",
+            show(t)
+        ));
+    }
+    Ok(expr)
+}
+
+fn show(t: &Token) -> String {
+    match t {
+        Token::Open => "'('".to_owned(),
+        Token::Close => "')'".to_owned(),
+        Token::Comma => "','".to_owned(),
+        Token::Str(s) => format!("string '{s}'"),
+        Token::Word(w) => format!("'{w}'"),
+    }
+}
+
+impl Parser {
+    fn peek_word(&self) -> Option<&str> {
+        match self.tokens.get(self.pos) {
+            Some(Token::Word(w)) => Some(w),
+            _ => None,
+        }
+    }
+
+    fn expect(&mut self, want: Token) -> Result<(), String> {
+        match self.tokens.get(self.pos) {
+            Some(t) if *t == want => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(t) => Err(format!("expected {} but found {}", show(&want), show(t))),
+            None => Err(format!("expected {} at the end", show(&want))),
+        }
+    }
+
+    fn or(&mut self) -> Result<Expr, String> {
+        let mut left = self.and()?;
+        while self.peek_word() == Some("or") {
+            self.pos += 1;
+            let right = self.and()?;
+            left = Expr::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr, String> {
+        let mut left = self.not()?;
+        while self.peek_word() == Some("and") {
+            self.pos += 1;
+            let right = self.not()?;
+            left = Expr::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn not(&mut self) -> Result<Expr, String> {
+        if self.peek_word() == Some("not") {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.not()?)));
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Result<Expr, String> {
+        let left = self.primary()?;
+        let op = match self.peek_word() {
+            Some("eq") => CmpOp::Eq,
+            Some("ne") => CmpOp::Ne,
+            Some("gt") => CmpOp::Gt,
+            Some("ge") => CmpOp::Ge,
+            Some("lt") => CmpOp::Lt,
+            Some("le") => CmpOp::Le,
+            Some(w @ ("has" | "in" | "add" | "sub" | "mul" | "div" | "mod")) => {
+                return Err(format!(
+                    "the operator '{w}' is not supported by the sandbox (eq ne gt ge lt le and or \
+                     not are)"
+                ))
+            }
+            _ => return Ok(left),
+        };
+        self.pos += 1;
+        let right = self.primary()?;
+        Ok(Expr::Cmp(op, Box::new(left), Box::new(right)))
+    }
+
+    fn primary(&mut self) -> Result<Expr, String> {
+        let Some(token) = self.tokens.get(self.pos).cloned() else {
+            return Err("the expression ends too early".to_owned());
+        };
+        self.pos += 1;
+        match token {
+            Token::Open => {
+                let inner = self.or()?;
+                self.expect(Token::Close)?;
+                Ok(inner)
+            }
+            Token::Str(s) => Ok(Expr::Lit(Value::String(s))),
+            Token::Close | Token::Comma => Err(format!("unexpected {}", show(&token))),
+            Token::Word(w) => {
+                if self.tokens.get(self.pos) == Some(&Token::Open) {
+                    let (func, arity) = Func::parse(&w).ok_or_else(|| {
+                        format!(
+                            "the function '{w}' is not supported by the sandbox (contains, \
+                             startswith, endswith, tolower, toupper, length are)"
+                        )
+                    })?;
+                    self.pos += 1;
+                    let mut args = vec![self.or()?];
+                    while self.tokens.get(self.pos) == Some(&Token::Comma) {
+                        self.pos += 1;
+                        args.push(self.or()?);
+                    }
+                    self.expect(Token::Close)?;
+                    if args.len() != arity {
+                        return Err(format!(
+                            "{w} takes {arity} argument(s), {} given",
+                            args.len()
+                        ));
+                    }
+                    return Ok(Expr::Call(func, args));
+                }
+                let first = w.chars().next().unwrap_or(' ');
+                if matches!(w.as_str(), "true" | "false" | "null")
+                    || first.is_ascii_digit()
+                    || (first == '-' && w.len() > 1)
+                {
+                    let v = bare_value(&w);
+                    if v.is_string() && time::parse(&w).is_none() && !is_guid(&w) {
+                        return Err(format!("'{w}' is not a valid literal"));
+                    }
+                    return Ok(Expr::Lit(v));
+                }
+                if matches!(
+                    w.as_str(),
+                    "eq" | "ne" | "gt" | "ge" | "lt" | "le" | "and" | "or" | "not"
+                ) {
+                    return Err(format!("'{w}' needs an operand before it"));
+                }
+                if w.contains(':') && w.contains('/') {
+                    return Err(format!(
+                        "lambda expressions ('{w}') are not supported by the sandbox"
+                    ));
+                }
+                if !w
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '@' | '.'))
+                {
+                    return Err(format!("'{w}' is not a property name"));
+                }
+                Ok(Expr::Prop(w.split('/').map(str::to_owned).collect()))
+            }
+        }
+    }
+}
+
+fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| {
+            matches!(i, 8 | 13 | 18 | 23) == (b == b'-') && (b == b'-' || b.is_ascii_hexdigit())
+        })
+}
+
+impl Expr {
+    /// Top-level property names the expression refers to (to check them against the model).
+    pub fn properties(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Expr::Or(a, b) | Expr::And(a, b) | Expr::Cmp(_, a, b) => {
+                a.collect(out);
+                b.collect(out);
+            }
+            Expr::Not(a) => a.collect(out),
+            Expr::Call(_, args) => args.iter().for_each(|a| a.collect(out)),
+            Expr::Prop(path) => out.push(&path[0]),
+            Expr::Lit(_) => {}
+        }
+    }
+
+    /// Whether `row` satisfies the expression.
+    pub fn matches(&self, row: &Value) -> bool {
+        self.eval(row) == Value::Bool(true)
+    }
+
+    fn eval(&self, row: &Value) -> Value {
+        match self {
+            Expr::Or(a, b) => Value::Bool(a.matches(row) || b.matches(row)),
+            Expr::And(a, b) => Value::Bool(a.matches(row) && b.matches(row)),
+            Expr::Not(a) => match a.eval(row) {
+                Value::Bool(b) => Value::Bool(!b),
+                _ => Value::Null,
+            },
+            Expr::Cmp(op, a, b) => {
+                let (a, b) = (a.eval(row), b.eval(row));
+                Value::Bool(match op {
+                    CmpOp::Eq => equal(&a, &b),
+                    CmpOp::Ne => !equal(&a, &b),
+                    CmpOp::Gt => compare(&a, &b) == Some(Ordering::Greater),
+                    CmpOp::Ge => {
+                        matches!(compare(&a, &b), Some(Ordering::Greater | Ordering::Equal))
+                    }
+                    CmpOp::Lt => compare(&a, &b) == Some(Ordering::Less),
+                    CmpOp::Le => {
+                        matches!(compare(&a, &b), Some(Ordering::Less | Ordering::Equal))
+                    }
+                })
+            }
+            Expr::Call(func, args) => {
+                let vals: Vec<Value> = args.iter().map(|a| a.eval(row)).collect();
+                let s = |i: usize| vals.get(i).and_then(Value::as_str);
+                match func {
+                    Func::Contains => match (s(0), s(1)) {
+                        (Some(a), Some(b)) => Value::Bool(a.contains(b)),
+                        _ => Value::Bool(false),
+                    },
+                    Func::StartsWith => match (s(0), s(1)) {
+                        (Some(a), Some(b)) => Value::Bool(a.starts_with(b)),
+                        _ => Value::Bool(false),
+                    },
+                    Func::EndsWith => match (s(0), s(1)) {
+                        (Some(a), Some(b)) => Value::Bool(a.ends_with(b)),
+                        _ => Value::Bool(false),
+                    },
+                    Func::ToLower => s(0).map_or(Value::Null, |a| a.to_lowercase().into()),
+                    Func::ToUpper => s(0).map_or(Value::Null, |a| a.to_uppercase().into()),
+                    Func::Length => s(0).map_or(Value::Null, |a| a.chars().count().into()),
+                }
+            }
+            Expr::Prop(path) => {
+                let mut v = row;
+                for part in path {
+                    match v.get(part) {
+                        Some(next) => v = next,
+                        None => return Value::Null,
+                    }
+                }
+                v.clone()
+            }
+            Expr::Lit(v) => v.clone(),
+        }
+    }
+}
+
+/// OData `eq`: numbers by value, date-times by instant, `null` equal only to `null`.
+pub fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Null, _) | (_, Value::Null) => false,
+        _ => match compare(a, b) {
+            Some(o) => o == Ordering::Equal,
+            None => a == b,
+        },
+    }
+}
+
+/// The order of two values of the same kind; `None` across kinds or with `null`.
+pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
+                return Some(x.cmp(&y));
+            }
+            x.as_f64()?.partial_cmp(&y.as_f64()?)
+        }
+        (Value::String(x), Value::String(y)) => {
+            if looks_like_date(x) && looks_like_date(y) {
+                if let (Some(tx), Some(ty)) = (time::parse(x), time::parse(y)) {
+                    return Some(tx.cmp(&ty));
+                }
+            }
+            Some(x.cmp(y))
+        }
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+fn looks_like_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && b[..4].iter().all(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(filter: &str, row: Value) -> bool {
+        parse(filter)
+            .unwrap_or_else(|e| panic!("{filter}: {e}"))
+            .matches(&row)
+    }
+
+    #[test]
+    fn comparisons() {
+        let row = json!({"Number": "100", "Id": 7, "Enabled": true, "Name": null, "Score": 1.5});
+        assert!(m("Number eq '100'", row.clone()));
+        assert!(!m("Number ne '100'", row.clone()));
+        assert!(m(
+            "Id gt 6 and Id ge 7 and Id lt 8 and Id le 7",
+            row.clone()
+        ));
+        assert!(!m("Id gt 7", row.clone()));
+        assert!(m("Enabled eq true", row.clone()));
+        assert!(m("Name eq null", row.clone()));
+        assert!(!m("Name ne null", row.clone()));
+        assert!(!m("Name gt 'a'", row.clone()), "null compares as false");
+        assert!(m("Score gt 1 and Score lt 2.0", row.clone()));
+        assert!(m("Id eq -7 or Id eq 7", row.clone()));
+        assert!(m("Missing eq null", row));
+    }
+
+    #[test]
+    fn logic_and_parentheses() {
+        let row = json!({"A": 1, "B": 2});
+        assert!(m("A eq 1 and (B eq 3 or B eq 2)", row.clone()));
+        assert!(!m("(A eq 1 and B eq 3) or B eq 4", row.clone()));
+        assert!(m("not (A eq 2)", row.clone()));
+        assert!(m("not A eq 2", row.clone()));
+        assert!(
+            m("A eq 2 or A eq 1 and B eq 2", row.clone()),
+            "and binds tighter"
+        );
+        assert!(!m("not(A eq 1)", row));
+    }
+
+    #[test]
+    fn functions_and_escapes() {
+        let row =
+            json!({"LastName": "O'Brien", "Email": "ob@example.com", "Props": {"Lang": "EN"}});
+        assert!(m("LastName eq 'O''Brien'", row.clone()));
+        assert!(m("contains(LastName,'''B')", row.clone()));
+        assert!(m(
+            "startswith(Email, 'ob@') and endswith(Email,'.com')",
+            row.clone()
+        ));
+        assert!(!m("contains(Email,'EXAMPLE')", row.clone()));
+        assert!(m("contains(toupper(Email),'EXAMPLE')", row.clone()));
+        assert!(m("tolower(Props/Lang) eq 'en'", row.clone()));
+        assert!(m("length(LastName) eq 7", row.clone()));
+        assert!(!m("contains(Missing,'x')", row));
+    }
+
+    #[test]
+    fn date_times_compare_as_instants() {
+        let row = json!({"TimeSent": "2024-03-01T12:00:00Z"});
+        assert!(m(
+            "TimeSent ge 2024-03-01T00:00:00Z and TimeSent lt 2024-03-02T00:00:00Z",
+            row.clone()
+        ));
+        assert!(m("TimeSent eq 2024-03-01T13:00:00+01:00", row.clone()));
+        assert!(m("TimeSent gt '2024-02-29T23:59:59Z'", row));
+    }
+
+    #[test]
+    fn properties_are_reported() {
+        let e = parse("A eq 1 and (contains(B/C,'x') or not D)").unwrap();
+        assert_eq!(e.properties(), ["A", "B", "D"]);
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        for (bad, want) in [
+            ("", "empty"),
+            ("Name eq 'x", "not closed"),
+            ("Name eq", "ends too early"),
+            ("(Name eq 'x'", "expected ')'"),
+            ("Name eq 'x' 'y'", "unexpected"),
+            ("matchesPattern(Name,'x')", "not supported"),
+            ("Id in (1,2)", "not supported"),
+            ("contains(Name)", "takes 2"),
+            ("Id eq 12abc", "not a valid literal"),
+            ("Groups/any(g:g/Id eq 1)", "not supported"),
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains(want), "{bad}: {e}");
+        }
+    }
+}

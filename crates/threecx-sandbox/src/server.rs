@@ -1,0 +1,251 @@
+//! The HTTP side: an accept loop serving each connection with hyper (so a fault can drop a
+//! connection without answering), the axum router behind it, the request log and the faults.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+use tower::ServiceExt;
+
+use crate::api::{lock, query_pairs, ApiRequest, App, Reply, ReplyBody};
+use crate::faults::Fault;
+use crate::RequestRecord;
+
+/// Serves `listener` until `shutdown` turns true.
+pub(crate) async fn run(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+    let router = Router::new()
+        .route("/connect/token", post(token))
+        .fallback(api)
+        .with_state(Arc::clone(&app));
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let app = Arc::clone(&app);
+                let router = router.clone();
+                let mut shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    let kill = Arc::new(Notify::new());
+                    let service = {
+                        let kill = Arc::clone(&kill);
+                        hyper::service::service_fn(move |req: Request<Incoming>| {
+                            let app = Arc::clone(&app);
+                            let router = router.clone();
+                            let kill = Arc::clone(&kill);
+                            async move { Ok::<_, Infallible>(handle(app, router, kill, req).await) }
+                        })
+                    };
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        // A connection-reset fault: drop the connection unanswered.
+                        _ = kill.notified() => {}
+                        _ = shutdown.changed() => {}
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// One request: faults first, then the router; logged either way.
+async fn handle(
+    app: Arc<App>,
+    router: Router,
+    kill: Arc<Notify>,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| req.uri().path().to_owned());
+    let decision = lock(&app.faults).decide(&method, &path);
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    let label = decision.fault.as_ref().map(Fault::label).or_else(|| {
+        (!decision.latency.is_zero()).then(|| Fault::Latency(decision.latency).label())
+    });
+    let record = |status: u16| RequestRecord {
+        method: method.clone(),
+        path: path.clone(),
+        status,
+        fault: label.clone(),
+        elapsed: started.elapsed(),
+    };
+    let response = match decision.fault {
+        Some(Fault::ConnectionReset) => {
+            lock(&app.log).push(record(0));
+            kill.notify_one();
+            return std::future::pending().await;
+        }
+        Some(Fault::Status {
+            status,
+            retry_after,
+        }) => {
+            let message = match status {
+                429 => "Too many requests; slow down and retry later".to_owned(),
+                503 => "The service is temporarily unavailable".to_owned(),
+                500 => "An error has occurred.".to_owned(),
+                s => format!("Injected failure {s}"),
+            };
+            let mut reply = Reply::error(status, message);
+            if let Some(secs) = retry_after {
+                reply = reply.header("Retry-After", secs.to_string());
+            }
+            into_response(reply)
+        }
+        Some(Fault::NonJsonBody { status }) => {
+            let html = format!(
+                "<html><head><title>{status}</title></head><body><h1>{status} {}</h1><hr>\
+                 <center>nginx</center></body></html>\n",
+                StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("")
+            );
+            Response::builder()
+                .status(status)
+                .header("Content-Type", "text/html")
+                .body(Body::from(html))
+                .expect("valid response parts")
+        }
+        Some(Fault::MalformedJson) => Response::builder()
+            .status(200)
+            .header("Content-Type", "application/json; odata.metadata=minimal")
+            .body(Body::from(
+                r#"{"@odata.context":"$metadata","value":[{"Id":1,"#,
+            ))
+            .expect("valid response parts"),
+        Some(Fault::TruncatedBody) => {
+            let full = router
+                .oneshot(req.map(Body::new))
+                .await
+                .unwrap_or_else(|e| match e {});
+            let (mut parts, body) = full.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            let bytes = if bytes.len() < 2 {
+                Bytes::from_static(b"{\"value\": []}")
+            } else {
+                bytes
+            };
+            let half = bytes.slice(..bytes.len() / 2);
+            parts.headers.insert(
+                "Content-Length",
+                bytes.len().to_string().parse().expect("digits"),
+            );
+            // The half is flushed first (hyper drops unflushed data when the body fails), then
+            // the body fails and hyper closes the connection short of the announced length.
+            use futures_util::StreamExt as _;
+            let stream = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(half)]).chain(
+                futures_util::stream::once(async {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Err(std::io::Error::other("truncated by the sandbox"))
+                }),
+            );
+            Response::from_parts(parts, Body::from_stream(stream))
+        }
+        Some(Fault::Latency(_)) | None => router
+            .oneshot(req.map(Body::new))
+            .await
+            .unwrap_or_else(|e| match e {}),
+    };
+    lock(&app.log).push(record(response.status().as_u16()));
+    response
+}
+
+/// `POST /connect/token` (form-encoded client credentials).
+async fn token(State(app): State<Arc<App>>, body: Bytes) -> Response<Body> {
+    let form = query_pairs(&String::from_utf8_lossy(&body))
+        .into_iter()
+        .collect();
+    let answer = lock(&app.auth).token(&form);
+    let mut reply = Reply::json(answer.status, answer.body);
+    reply = reply.header("Cache-Control", "no-store");
+    into_response(reply)
+}
+
+/// Everything else: the API (or 404).
+async fn api(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    let reply = tokio::task::spawn_blocking(move || {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let authorization = header("authorization");
+        app.api(&ApiRequest {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query(),
+            authorization: authorization.as_deref(),
+            header: &header,
+            body: &body,
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Reply::error(500, format!("The sandbox failed on this request: {e}")));
+    into_response(reply)
+}
+
+pub(crate) fn into_response(reply: Reply) -> Response<Body> {
+    let mut builder = Response::builder().status(reply.status);
+    for (k, v) in &reply.headers {
+        builder = builder.header(k, v);
+    }
+    let body = match reply.body {
+        ReplyBody::Empty => Body::empty(),
+        ReplyBody::Json(v) => {
+            builder = builder
+                .header(
+                    "Content-Type",
+                    "application/json; odata.metadata=minimal; odata.streaming=true",
+                )
+                .header("OData-Version", "4.0");
+            Body::from(serde_json::to_vec(&v).unwrap_or_default())
+        }
+        ReplyBody::Bytes {
+            content_type,
+            bytes,
+        } => {
+            builder = builder.header("Content-Type", content_type);
+            Body::from(bytes)
+        }
+    };
+    builder.body(body).unwrap_or_else(|e| {
+        Response::builder()
+            .status(500)
+            .body(Body::from(format!("bad response: {e}")))
+            .expect("plain response")
+    })
+}

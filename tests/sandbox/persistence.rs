@@ -1,0 +1,109 @@
+//! State saved to the data file on clean shutdown and loaded at the next start.
+
+use serde_json::json;
+use threecx_sandbox::SandboxConfig;
+
+use crate::support::{client, ok, small, start};
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("threecx-sandbox-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pbx.json");
+    let _ = std::fs::remove_file(&file);
+
+    let pbx = start(SandboxConfig {
+        data_file: Some(file.clone()),
+        ..small()
+    })
+    .await;
+    let c = client(&pbx);
+    let user = ok(
+        &c,
+        "Users",
+        "Create User",
+        json!({"body": {"FirstName": "Kept", "LastName": "Across", "Number": "777"}}),
+    )
+    .await;
+    ok(&c, "Users", "Delete User", json!({"Id": 1})).await;
+    ok(
+        &c,
+        "Purge Settings",
+        "Purge Chats",
+        json!({"period": {"Start": "2024-03-01T00:00:00Z", "Stop": "2024-03-31T23:59:59Z"}}),
+    )
+    .await;
+    ok(
+        &c,
+        "Purge Settings",
+        "Purge Calls",
+        json!({"period": {"Start": "2024-05-01T00:00:00Z", "Stop": "2024-05-31T23:59:59Z"}}),
+    )
+    .await;
+    ok(
+        &c,
+        "Chat Log Settings",
+        "Update Chat Log Settings",
+        json!({"body": {"AutoClearMonths": 5}}),
+    )
+    .await;
+    let before = pbx.counts();
+    assert!(!file.exists(), "saved on shutdown, not before");
+    pbx.shutdown().await.unwrap();
+    assert!(file.exists());
+
+    // Another seed: what is loaded is the saved state, not a new seeding.
+    let again = start(SandboxConfig {
+        data_file: Some(file.clone()),
+        seed: 999,
+        ..small()
+    })
+    .await;
+    assert_eq!(again.counts(), before);
+    let c = client(&again);
+    let kept = ok(&c, "Users", "Get User By Number", json!({"Number": "777"})).await;
+    assert_eq!(kept["Id"], user["Id"]);
+    let next = ok(
+        &c,
+        "Users",
+        "Create User",
+        json!({"body": {"FirstName": "Next"}}),
+    )
+    .await;
+    assert_eq!(next["Id"], user["Id"].as_i64().unwrap() + 1, "next id kept");
+    assert_eq!(
+        ok(
+            &c,
+            "Users",
+            "Get First Available Extension Number",
+            json!({})
+        )
+        .await["Number"],
+        "125"
+    );
+    assert_eq!(
+        ok(&c, "Chat Log Settings", "Get Chat Log Settings", json!({})).await["AutoClearMonths"],
+        5
+    );
+    let march = ok(
+        &c,
+        "Chat Messages History View",
+        "List Chat Messages History View",
+        json!({"$filter": "TimeSent ge 2024-03-01T00:00:00Z and TimeSent le 2024-03-31T23:59:59Z", "$count": true, "$top": 0}),
+    )
+    .await;
+    assert_eq!(march["@odata.count"], 0);
+    drop(again); // dropped, not shut down: nothing saved
+
+    // A file that is not ours is reported, not overwritten.
+    std::fs::write(&file, b"not json").unwrap();
+    let e = threecx_sandbox::Sandbox::start(SandboxConfig {
+        data_file: Some(file.clone()),
+        ..small()
+    })
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("pbx.json"), "{e}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"not json");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
