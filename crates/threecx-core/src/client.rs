@@ -392,7 +392,11 @@ fn extra_headers(req: &PreparedRequest) -> Result<HeaderMap> {
 /// Maps a complete answer to the result of the attempt.
 fn finish(req: &PreparedRequest, answer: Answer, token: &Token) -> Attempt {
     if answer.status.is_success() {
-        success(req, answer).map_err(|e| Box::new((e, Fault::Final)))
+        // A 2xx that cannot be what was asked for (invalid JSON, an HTML page): the request
+        // reached the PBX and the answer was garbled on the way back, as with a truncated body.
+        // Like a lost answer, it is retried where sending again is harmless (retry_safe) and
+        // never otherwise.
+        success(req, answer, token).map_err(|e| Box::new((e, Fault::Lost)))
     } else {
         Err(Box::new((
             failure(req, &answer, token),
@@ -454,7 +458,7 @@ fn token_fault(error: Error) -> Box<(Error, Fault)> {
     Box::new((error, fault))
 }
 
-fn success(req: &PreparedRequest, answer: Answer) -> Result<Response> {
+fn success(req: &PreparedRequest, answer: Answer, token: &Token) -> Result<Response> {
     let status = answer.status.as_u16();
     if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
         return Ok(Response::Empty { status });
@@ -465,6 +469,19 @@ fn success(req: &PreparedRequest, answer: Answer) -> Result<Response> {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let json_type = content_type.as_deref().map(is_json_type);
+
+    // An HTML page where an API answer was expected is a proxy's error, login or maintenance
+    // page (the XAPI never answers HTML), not a file to hand to the caller as the result.
+    if req.response != ResponseKind::Download && content_type.as_deref().is_some_and(is_html_type) {
+        return Err(Error::Decode {
+            what: format!("{} {}", req.method, req.path_and_query),
+            message: format!(
+                "expected JSON, got an HTML page (HTTP {status}), as a proxy or firewall in front \
+                 of the PBX sends; check the PBX URL and what answers on it: {}",
+                redact(&excerpt(&answer.body), token.secret())
+            ),
+        });
+    }
     let download = |content_type: Option<String>, bytes: Vec<u8>| {
         Response::Download(Download {
             content_type: content_type.unwrap_or_else(|| "application/octet-stream".to_owned()),
@@ -492,14 +509,25 @@ fn success(req: &PreparedRequest, answer: Answer) -> Result<Response> {
     }
 }
 
-/// `application/json`, `application/json; odata.metadata=minimal`, `application/problem+json`.
-fn is_json_type(content_type: &str) -> bool {
-    let media = content_type
+/// The media type of a `Content-Type` value, parameters dropped, lower case.
+fn media_type(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// `text/html` or `application/xhtml+xml`, with or without parameters.
+fn is_html_type(content_type: &str) -> bool {
+    let media = media_type(content_type);
+    media == "text/html" || media == "application/xhtml+xml"
+}
+
+/// `application/json`, `application/json; odata.metadata=minimal`, `application/problem+json`.
+fn is_json_type(content_type: &str) -> bool {
+    let media = media_type(content_type);
     media == "application/json" || media == "text/json" || media.ends_with("+json")
 }
 
@@ -820,6 +848,11 @@ mod tests {
         assert!(is_json_type("application/problem+json"));
         assert!(!is_json_type("text/csv"));
         assert!(!is_json_type("application/octet-stream"));
+        assert!(is_html_type("text/html"));
+        assert!(is_html_type("Text/HTML; charset=utf-8"));
+        assert!(is_html_type("application/xhtml+xml"));
+        assert!(!is_html_type("text/csv"));
+        assert!(!is_html_type("application/json"));
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //! 3CX declares no server paging link, so pages are requested with `$top`/`$skip`. Should a PBX
 //! answer with `@odata.nextLink`, that link is followed instead, but only on the PBX itself: the
 //! bearer token must never be sent to another host.
+//!
+//! A server may cap its pages below the `$top` asked for and offer the rest of that request
+//! through next links. When such a chain of links ends, the request it belongs to is complete
+//! only up to the items received: if they are as many as were asked for, paging goes on with
+//! `$skip` advanced by them, so a capped server still gets read to the end.
 
 use futures_util::Stream;
 use serde_json::{Map, Value};
@@ -21,10 +26,13 @@ impl Client {
     ///
     /// When the template takes `$top` and `$skip`, pages of at most `page_size` items are
     /// requested: the input's `$skip` is the starting offset and its `$top` the maximum number of
-    /// items in total. Paging stops at the first page with fewer items than asked for. Without
-    /// those parameters one request is made. In both cases an `@odata.nextLink` in an answer is
-    /// followed (relative links resolve against the API root; a link to another origin is an
-    /// [`Error::Decode`] and is not requested). The stream ends after the first error.
+    /// items in total. Paging stops at the first request that yields fewer items than asked for
+    /// (or when the caller's `$top` is reached). Without those parameters one request is made.
+    /// In both cases an `@odata.nextLink` in an answer is followed (relative links resolve
+    /// against the API root; a link to another origin is an [`Error::Decode`] and is not
+    /// requested); the items of a request and of the links it led to count together, so when
+    /// the last link has no successor, `$top`/`$skip` paging resumes after all of them. The
+    /// stream ends after the first error.
     pub fn paginate(
         &self,
         template: &'static RequestTemplate,
@@ -63,6 +71,10 @@ struct Pager {
     /// The caller's `$top`: items to yield at most.
     limit: Option<u64>,
     yielded: u64,
+    /// `$top` of the last `$top`/`$skip` request (`None` for a single request).
+    asked: Option<u64>,
+    /// Items received for the last `$top`/`$skip` request, next links included.
+    received: u64,
     page: std::vec::IntoIter<Value>,
     next: Next,
     /// The URL of the last next-link page, to catch a server sending the same link again.
@@ -118,6 +130,8 @@ impl Pager {
             skip,
             limit,
             yielded: 0,
+            asked: None,
+            received: 0,
             page: Vec::new().into_iter(),
             next: Next::Start(problem),
             last_link: None,
@@ -161,14 +175,24 @@ impl Pager {
         let (items, next_link) = collection(response, &req)?;
         let got = items.len() as u64;
         self.skip += got;
+        self.asked = asked;
+        self.received = got;
         self.page = items.into_iter();
         self.next = match next_link {
             Some(link) => Next::Link(link),
-            // A short page is the last one; so is any answer of a single request.
-            None if asked.is_some_and(|top| got > 0 && got >= top) => Next::Offset,
-            None => Next::Done,
+            None => self.after_request(),
         };
         Ok(())
+    }
+
+    /// What follows a `$top`/`$skip` request whose answers (next links included) are all in:
+    /// another such request if it yielded as many items as asked for; else nothing (a short
+    /// answer is the last one; so is any answer of a single request).
+    fn after_request(&self) -> Next {
+        match self.asked {
+            Some(top) if self.received > 0 && self.received >= top => Next::Offset,
+            _ => Next::Done,
+        }
     }
 
     async fn fetch_link_page(&mut self, link: &str) -> Result<()> {
@@ -194,8 +218,15 @@ impl Pager {
         };
         let response = self.client.send(&req, &url).await?;
         let (items, next_link) = collection(response, &req)?;
+        let got = items.len() as u64;
+        // The link's items belong to the request that led to it: `$skip` moves on past them.
+        self.skip += got;
+        self.received += got;
         self.page = items.into_iter();
-        self.next = next_link.map_or(Next::Done, Next::Link);
+        self.next = match next_link {
+            Some(link) => Next::Link(link),
+            None => self.after_request(),
+        };
         self.last_link = Some(url);
         Ok(())
     }

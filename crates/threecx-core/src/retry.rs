@@ -27,7 +27,8 @@ pub(crate) enum Fault {
     /// sending again is safe for any request.
     NotSent,
     /// The request may have reached the PBX, then the exchange broke: a timeout, a connection
-    /// reset, a truncated or stalled answer.
+    /// reset, a truncated or stalled answer, or a 2xx answer that cannot be read (invalid JSON,
+    /// an HTML page where JSON was expected).
     Lost,
     /// The PBX answered with one of [`TRANSIENT_STATUSES`]; `Retry-After` as given on a 429 or 503.
     Status {
@@ -37,7 +38,7 @@ pub(crate) enum Fault {
     /// The token request failed after it may have reached the token endpoint: the token backoff
     /// decides when to ask again, not this loop (3CX blocks IPs that fail to log in repeatedly).
     Token,
-    /// Anything else (4xx, invalid answers, bad input): trying again would give the same result.
+    /// Anything else (4xx, 3xx, bad input): trying again would give the same result.
     Final,
 }
 

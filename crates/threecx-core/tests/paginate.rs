@@ -138,6 +138,9 @@ async fn next_links_are_followed() {
         .expect(1)
         .mount(&server)
         .await;
+    // The request and its links gave more than the 100 asked for: paging goes on after them,
+    // and the empty page ends it.
+    mount_page(&server, 100, 230, users(230..230)).await;
 
     let client = client(&server, "paginate-next-link");
     let items: Vec<Value> = client
@@ -146,6 +149,102 @@ async fn next_links_are_followed() {
         .await
         .unwrap();
     assert_eq!(ids(&items), (0..230).collect::<Vec<_>>());
+}
+
+/// A server that answers at most `cap` items per request and offers the rest of a larger `$top`
+/// through `@odata.nextLink` (`$skip` and `$top` moved on), like a PBX with a page size limit.
+struct CappedPages {
+    total: u64,
+    cap: u64,
+}
+
+impl wiremock::Respond for CappedPages {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let get = |k: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+        };
+        let skip = get("$skip").unwrap_or(0);
+        let wanted = get("$top").unwrap_or(u64::MAX);
+        let take = wanted.min(self.cap);
+        let end = (skip + take).min(self.total);
+        let mut body = users(skip.min(end)..end);
+        if take < wanted && end < self.total {
+            body["@odata.nextLink"] =
+                json!(format!("Users?$skip={end}&$top={}", wanted - (end - skip)));
+        }
+        json_response(body)
+    }
+}
+
+#[tokio::test]
+async fn a_server_capping_pages_below_top_is_read_to_the_end() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/xapi/v1/Users"))
+        .respond_with(CappedPages {
+            total: 1234,
+            cap: 100,
+        })
+        .mount(&server)
+        .await;
+
+    let client = client(&server, "paginate-capped");
+    let items: Vec<Value> = client
+        .paginate(&LIST_USERS, obj(json!({})), 500)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&items),
+        (0..1234).collect::<Vec<_>>(),
+        "every item exactly once, in order"
+    );
+    let asked = pages_asked(&server).await;
+    // Three requests of 500 (0, 500, 1000), each answered 100 at a time through next links.
+    let offset_requests: Vec<_> = asked.iter().filter(|(top, _)| top == "500").collect();
+    assert_eq!(
+        offset_requests,
+        [
+            &("500".to_owned(), "0".to_owned()),
+            &("500".to_owned(), "500".to_owned()),
+            &("500".to_owned(), "1000".to_owned())
+        ]
+    );
+    assert_eq!(asked.len(), 5 + 5 + 3, "{asked:?}");
+}
+
+#[tokio::test]
+async fn a_capping_server_stops_at_the_callers_top() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/xapi/v1/Users"))
+        .respond_with(CappedPages {
+            total: 1234,
+            cap: 100,
+        })
+        .mount(&server)
+        .await;
+
+    let client = client(&server, "paginate-capped-top");
+    let items: Vec<Value> = client
+        .paginate(&LIST_USERS, obj(json!({"$skip": 30, "$top": 650})), 500)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&items), (30..680).collect::<Vec<_>>());
+    let asked = pages_asked(&server).await;
+    assert_eq!(asked[0], ("500".to_owned(), "30".to_owned()));
+    assert!(
+        asked.contains(&("150".to_owned(), "530".to_owned())),
+        "the second request asks only for what is left: {asked:?}"
+    );
+    assert_eq!(asked.len(), 5 + 2, "{asked:?}");
 }
 
 #[tokio::test]
