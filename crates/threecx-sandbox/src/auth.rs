@@ -29,7 +29,13 @@ pub(crate) struct Auth {
     /// The current token of each client (for the one-token rule).
     current: HashMap<String, String>,
     counter: u64,
+    /// Every token issued, newest last (at most [`ISSUED_LOG`]), for tests that check no token
+    /// leaks into a log or an output.
+    log: std::collections::VecDeque<String>,
 }
+
+/// How many issued tokens [`Auth::issued_tokens`] remembers.
+const ISSUED_LOG: usize = 10_000;
 
 /// Why a bearer token is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +88,7 @@ impl Auth {
             issued: HashMap::new(),
             current: HashMap::new(),
             counter: 0,
+            log: std::collections::VecDeque::new(),
         }
     }
 
@@ -168,7 +175,17 @@ impl Auth {
                 expires_at: now_i + self.lifetime,
             },
         );
+        if self.log.len() == ISSUED_LOG {
+            self.log.pop_front();
+        }
+        self.log.push_back(token.clone());
         token
+    }
+
+    /// Every access token issued so far (the latest [`ISSUED_LOG`]), oldest first, whether
+    /// still valid or not.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.log.iter().cloned().collect()
     }
 
     /// Checks an `Authorization` header value; the client ID on success.
@@ -273,6 +290,7 @@ mod tests {
             .unwrap()
             .to_owned();
         assert_ne!(first, second);
+        assert_eq!(a.issued_tokens(), [first.clone(), second.clone()]);
         assert_eq!(
             a.check(Some(&format!("Bearer {first}"))),
             Err(Refusal::Unknown)

@@ -62,6 +62,29 @@ pub struct SandboxConfig {
     /// through `@odata.nextLink`.
     pub max_page_size: u64,
     pub faults: FaultConfig,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP (`None`: plain HTTP).
+    pub tls: Option<TlsConfig>,
+}
+
+/// The certificate and key of an HTTPS sandbox, both PEM: e.g. a server certificate for
+/// `127.0.0.1` and `localhost` issued by a private CA, to try a client's CA bundle and
+/// `insecure` settings. TLS is rustls with the *ring* provider (as reqwest's `rustls-tls`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// The server certificate, optionally followed by its intermediates (PEM,
+    /// `-----BEGIN CERTIFICATE-----`).
+    pub cert_pem: String,
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("cert_pem", &format_args!("{} bytes", self.cert_pem.len()))
+            .field("key_pem", &"[REDACTED]")
+            .finish()
+    }
 }
 
 /// Default API client ID.
@@ -87,6 +110,7 @@ impl Default for SandboxConfig {
             client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
             max_page_size: 10_000,
             faults: FaultConfig::default(),
+            tls: None,
         }
     }
 }

@@ -35,6 +35,7 @@ mod seed;
 mod server;
 mod store;
 pub mod time;
+mod tls;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -47,7 +48,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    version_before, SandboxConfig, SeedSizes, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+    version_before, SandboxConfig, SeedSizes, TlsConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_VERSION,
 };
 pub use faults::{Fault, FaultConfig, FaultRule, Trigger};
@@ -91,6 +92,11 @@ pub enum SandboxError {
     },
     #[error("the sandbox stopped unexpectedly: {0}")]
     Stopped(String),
+    #[error(
+        "cannot serve HTTPS: {0}; give a PEM certificate (chain) and its PEM private key \
+         (PKCS#8, PKCS#1 or SEC1)"
+    )]
+    Tls(String),
 }
 
 pub type Result<T, E = SandboxError> = std::result::Result<T, E>;
@@ -126,6 +132,8 @@ impl Sandbox {
     /// Starts a sandbox: loads `data_file` when it exists (else seeds from `seed` and `sizes`),
     /// listens, and serves in the background until [`SandboxHandle::shutdown`].
     pub async fn start(config: SandboxConfig) -> Result<SandboxHandle> {
+        // Checked before binding, so a bad certificate never leaves a port half set up.
+        let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
         let addr = SocketAddr::new(config.bind, config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -143,7 +151,8 @@ impl Sandbox {
             }
             _ => seed::seed_data(catalog, config.seed, config.sizes),
         };
-        let base_url = format!("http://{addr}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{addr}");
         let app = Arc::new(App {
             registry: threecx_ops::registry(),
             routes,
@@ -165,7 +174,7 @@ impl Sandbox {
             base_url,
         });
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(server::run(listener, Arc::clone(&app), stopped));
+        let task = tokio::spawn(server::run(listener, tls, Arc::clone(&app), stopped));
         Ok(SandboxHandle {
             app,
             addr,
@@ -193,7 +202,8 @@ impl std::fmt::Debug for SandboxHandle {
 }
 
 impl SandboxHandle {
-    /// `http://127.0.0.1:PORT`: the PBX URL to give a client.
+    /// `http://127.0.0.1:PORT` (`https://` with [`SandboxConfig::tls`]): the PBX URL to give a
+    /// client.
     pub fn url(&self) -> String {
         self.app.base_url.clone()
     }
@@ -240,6 +250,12 @@ impl SandboxHandle {
     /// Requests to the token endpoint.
     pub fn token_requests(&self) -> usize {
         self.count("POST", "/connect/token")
+    }
+
+    /// Every access token issued so far (the latest 10,000), oldest first: for tests that check
+    /// that no token appears in a log, an error or an output.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.app.auth).issued_tokens()
     }
 
     /// Forgets the request log.

@@ -16,14 +16,20 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::api::{lock, query_pairs, ApiRequest, App, Reply, ReplyBody};
 use crate::faults::Fault;
 use crate::RequestRecord;
 
-/// Serves `listener` until `shutdown` turns true.
-pub(crate) async fn run(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+/// Serves `listener` until `shutdown` turns true; over TLS when `tls` is given.
+pub(crate) async fn run(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: Arc<App>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let router = Router::new()
         .route("/connect/token", post(token))
         .fallback(api)
@@ -36,31 +42,65 @@ pub(crate) async fn run(listener: TcpListener, app: Arc<App>, mut shutdown: watc
                 let _ = stream.set_nodelay(true);
                 let app = Arc::clone(&app);
                 let router = router.clone();
-                let mut shutdown = shutdown.clone();
+                let shutdown = shutdown.clone();
+                let tls = tls.clone();
+                // The handshake runs in the connection's task, so a slow or failing client
+                // never holds up the accept loop.
                 tokio::spawn(async move {
-                    let kill = Arc::new(Notify::new());
-                    let service = {
-                        let kill = Arc::clone(&kill);
-                        hyper::service::service_fn(move |req: Request<Incoming>| {
-                            let app = Arc::clone(&app);
-                            let router = router.clone();
-                            let kill = Arc::clone(&kill);
-                            async move { Ok::<_, Infallible>(handle(app, router, kill, req).await) }
-                        })
-                    };
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        // A connection-reset fault: drop the connection unanswered.
-                        _ = kill.notified() => {}
-                        _ = shutdown.changed() => {}
+                    match tls {
+                        None => serve_connection(stream, app, router, shutdown).await,
+                        Some(acceptor) => {
+                            let mut stop = shutdown.clone();
+                            let handshake = tokio::select! {
+                                done = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => done,
+                                _ = stop.changed() => return,
+                            };
+                            match handshake {
+                                Ok(Ok(stream)) => serve_connection(stream, app, router, shutdown).await,
+                                // A client that does not trust the certificate hangs up here.
+                                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                                Err(_) => tracing::debug!("TLS handshake timed out"),
+                            }
+                        }
                     }
                 });
             }
         }
+    }
+}
+
+/// Longest a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves one connection (plain TCP or TLS) until it closes, a connection-reset fault kills
+/// it, or the sandbox shuts down.
+async fn serve_connection<S>(
+    stream: S,
+    app: Arc<App>,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let kill = Arc::new(Notify::new());
+    let service = {
+        let kill = Arc::clone(&kill);
+        hyper::service::service_fn(move |req: Request<Incoming>| {
+            let app = Arc::clone(&app);
+            let router = router.clone();
+            let kill = Arc::clone(&kill);
+            async move { Ok::<_, Infallible>(handle(app, router, kill, req).await) }
+        })
+    };
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        // A connection-reset fault: drop the connection unanswered.
+        _ = kill.notified() => {}
+        _ = shutdown.changed() => {}
     }
 }
 
@@ -79,22 +119,29 @@ async fn handle(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| req.uri().path().to_owned());
     let decision = lock(&app.faults).decide(&method, &path);
-    if !decision.latency.is_zero() {
-        tokio::time::sleep(decision.latency).await;
-    }
     let label = decision.fault.as_ref().map(Fault::label).or_else(|| {
         (!decision.latency.is_zero()).then(|| Fault::Latency(decision.latency).label())
     });
-    let record = |status: u16| RequestRecord {
-        method: method.clone(),
-        path: path.clone(),
-        status,
-        fault: label.clone(),
-        elapsed: started.elapsed(),
+    // Logged when the answer is ready, or with status 0 when the request ends without one: a
+    // reset fault, or a client that hung up first (hyper then drops this future), so that every
+    // request that arrived is in the log.
+    let mut entry = LogEntry {
+        app: Arc::clone(&app),
+        record: Some(RequestRecord {
+            method: method.clone(),
+            path: path.clone(),
+            status: 0,
+            fault: label,
+            elapsed: std::time::Duration::ZERO,
+        }),
+        started,
     };
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
     let response = match decision.fault {
         Some(Fault::ConnectionReset) => {
-            lock(&app.log).push(record(0));
+            drop(entry);
             kill.notify_one();
             return std::future::pending().await;
         }
@@ -147,7 +194,18 @@ async fn handle(
                 .await
                 .map(|c| c.to_bytes())
                 .unwrap_or_default();
+            // A no-content answer has nothing to cut: it becomes a 200 with a small JSON body
+            // (a 204 cannot carry one), so the fault bites on every request.
             let bytes = if bytes.len() < 2 {
+                if parts.status == StatusCode::NO_CONTENT {
+                    parts.status = StatusCode::OK;
+                }
+                parts.headers.insert(
+                    "Content-Type",
+                    "application/json; odata.metadata=minimal"
+                        .parse()
+                        .expect("valid header"),
+                );
                 Bytes::from_static(b"{\"value\": []}")
             } else {
                 bytes
@@ -173,8 +231,32 @@ async fn handle(
             .await
             .unwrap_or_else(|e| match e {}),
     };
-    lock(&app.log).push(record(response.status().as_u16()));
+    entry.finish(response.status().as_u16());
     response
+}
+
+/// The log entry of one request, pushed once: by [`LogEntry::finish`] with the status answered,
+/// or on drop with status 0.
+struct LogEntry {
+    app: Arc<App>,
+    record: Option<RequestRecord>,
+    started: Instant,
+}
+
+impl LogEntry {
+    fn finish(&mut self, status: u16) {
+        if let Some(mut record) = self.record.take() {
+            record.status = status;
+            record.elapsed = self.started.elapsed();
+            lock(&self.app.log).push(record);
+        }
+    }
+}
+
+impl Drop for LogEntry {
+    fn drop(&mut self) {
+        self.finish(0);
+    }
 }
 
 /// `POST /connect/token` (form-encoded client credentials).
