@@ -10,3 +10,4 @@ mod errors;
 mod list_describe;
 mod paging_and_downloads;
 mod readme;
+mod sandbox;

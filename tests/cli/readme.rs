@@ -1,7 +1,20 @@
 //! The README's command-line examples are true: every `threecx ...` line in its shell blocks runs
-//! (calls as `--dry-run`, so nothing needs a PBX), and the documented dry-run output matches.
+//! (calls as `--dry-run`, so nothing needs a PBX, except those with `--sandbox`, which bring their
+//! own and run for real), and the documented dry-run output matches.
+//!
+//! `threecx sandbox ...` lines serve until Ctrl-C, so they cannot be run like the others (the
+//! test would never end): each is started on a free port instead (`--port 0`, any `--data` file
+//! moved into a temporary folder), must print its banner within a time limit, and is then
+//! stopped with SIGINT, as Ctrl-C would, and must exit 0 (having saved its data file, if any).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::support::threecx;
+
+/// How long a `threecx sandbox` line may take to start listening.
+const SANDBOX_START_LIMIT: Duration = Duration::from_secs(60);
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
@@ -32,6 +45,24 @@ fn shell_lines(text: &str) -> Vec<String> {
     lines
 }
 
+/// The `threecx` arguments of a README line: `threecx ARGS` or `cargo run [--release] -p
+/// threecx-cli -- ARGS` (without anything after a ` > ` redirection).
+fn threecx_args(line: &str) -> Option<Vec<String>> {
+    let line = line.split(" > ").next().unwrap();
+    let mut words = shell_words::split(line).expect("shell syntax");
+    if words.first().map(String::as_str) == Some("threecx") {
+        words.remove(0);
+        return Some(words);
+    }
+    let sep = words.iter().position(|w| w == "--")?;
+    let head: Vec<&str> = words[..sep]
+        .iter()
+        .map(String::as_str)
+        .filter(|w| *w != "--release")
+        .collect();
+    (head == ["cargo", "run", "-p", "threecx-cli"]).then(|| words[sep + 1..].to_vec())
+}
+
 #[test]
 fn every_threecx_example_runs() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,16 +71,33 @@ fn every_threecx_example_runs() {
         r#"{"period":{"Start":"2024-01-01T00:00:00Z","Stop":"2024-06-30T23:59:59Z"}}"#,
     )
     .unwrap();
-    let examples: Vec<String> = shell_lines(&readme())
-        .into_iter()
-        .filter(|l| l.starts_with("threecx "))
+    let lines = shell_lines(&readme());
+    let examples: Vec<(String, Vec<String>)> = lines
+        .iter()
+        .filter_map(|l| threecx_args(l).map(|args| (l.clone(), args)))
+        // `cargo run` lines need a PBX unless they use the sandbox or only print the request.
+        .filter(|(l, args)| {
+            l.starts_with("threecx ") || args.iter().any(|a| a == "--sandbox" || a == "--dry-run")
+        })
         .collect();
-    assert!(examples.len() >= 8, "README examples: {examples:?}");
-    for example in examples {
-        let example = example.split(" > ").next().unwrap().to_owned();
-        let mut args = shell_words::split(&example).expect("shell syntax");
-        args.remove(0);
-        if args[0] == "call" && !args.iter().any(|a| a == "--dry-run") {
+    assert!(examples.len() >= 10, "README examples: {examples:?}");
+    assert!(
+        examples
+            .iter()
+            .any(|(l, _)| l.starts_with("cargo run --release -p threecx-cli -- --sandbox call")),
+        "the main command runs on the sandbox"
+    );
+    let mut sandboxes = 0;
+    for (example, args) in examples {
+        if args[0] == "sandbox" {
+            run_sandbox_example(&example, args, dir.path());
+            sandboxes += 1;
+            continue;
+        }
+        let mut args = args;
+        if args.iter().any(|a| a == "call")
+            && !args.iter().any(|a| a == "--dry-run" || a == "--sandbox")
+        {
             args.push("--dry-run".into());
         }
         let input_file = dir.path().join("period.json");
@@ -59,6 +107,74 @@ fn every_threecx_example_runs() {
             .collect();
         let run = threecx(&args).run();
         assert_eq!(run.code, 0, "README example `{example}` failed: {run:#?}");
+    }
+    assert!(sandboxes >= 2, "README shows `threecx sandbox`");
+}
+
+/// Starts a `threecx sandbox` line on a free port, waits for its banner, stops it with SIGINT.
+fn run_sandbox_example(example: &str, mut args: Vec<String>, dir: &std::path::Path) {
+    let mut data_file = None;
+    for i in 1..args.len() {
+        match args[i - 1].as_str() {
+            "--port" => args[i] = "0".into(),
+            "--data" => {
+                let path = dir.join(&args[i]);
+                let _ = std::fs::remove_file(&path);
+                args[i] = path.display().to_string();
+                data_file = Some(path);
+            }
+            _ => {}
+        }
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_threecx"))
+        .args(&args)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start threecx sandbox");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut banner = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.starts_with("Press Ctrl-C") {
+                let _ = tx.send(banner.clone());
+            }
+        }
+        banner
+    });
+    let banner = match rx.recv_timeout(SANDBOX_START_LIMIT) {
+        Ok(banner) => banner,
+        Err(_) => {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "README example `{example}` printed no banner within {SANDBOX_START_LIMIT:?}: \
+                 {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    assert!(
+        banner.contains("THREECX_URL=http://127.0.0.1:"),
+        "`{example}`: {banner}"
+    );
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(interrupted.success());
+    let status = child.wait().unwrap();
+    let all = reader.join().unwrap();
+    assert_eq!(status.code(), Some(0), "`{example}` after Ctrl-C: {all}");
+    if let Some(path) = data_file {
+        assert!(path.is_file(), "`{example}` saved {}", path.display());
+        assert!(all.contains("Saved the sandbox state"), "{all}");
     }
 }
 

@@ -125,8 +125,19 @@ impl Threecx {
         self
     }
 
+    /// Shares the on-disk token cache folder `dir` with other runs (by default each run gets a
+    /// fresh empty one).
+    pub fn token_cache(self, dir: &Path) -> Self {
+        self.env("THREECX_TOKEN_CACHE", dir.display().to_string())
+    }
+
     /// Runs the binary (stdin is a pipe or /dev/null, never a terminal).
+    ///
+    /// The token cache is on by default in the CLI; so that no run finds a token of another
+    /// (or one left in the user's cache folder), each run gets an empty temporary cache folder
+    /// of its own unless the test gives one with [`Threecx::token_cache`].
     pub fn run(self) -> Run {
+        let own_cache = tempfile::tempdir().expect("temporary token cache folder");
         let mut command = Command::new(env!("CARGO_BIN_EXE_threecx"));
         command
             .args(&self.args)
@@ -135,6 +146,7 @@ impl Threecx {
                 "THREECX_CONFIG",
                 "/nonexistent/threecx-cli-tests/config.toml",
             )
+            .env("THREECX_TOKEN_CACHE", own_cache.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(if self.stdin.is_some() {
@@ -151,6 +163,7 @@ impl Threecx {
             stdin.write_all(&bytes).expect("write stdin");
         }
         let output = child.wait_with_output().expect("run threecx");
+        drop(own_cache);
         let run = Run {
             code: output.status.code().expect("exited, not killed"),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -169,4 +182,135 @@ impl Threecx {
         }
         run
     }
+}
+
+/// A simulated PBX (threecx-sandbox) serving on 127.0.0.1 from a runtime of its own, so that the
+/// test can block on the binary while the sandbox keeps answering.
+pub struct TestPbx {
+    // Declared first: dropped (and stopped) before the runtime it runs on.
+    pub handle: threecx_sandbox::SandboxHandle,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl TestPbx {
+    /// Starts a sandbox with `config`, its secret replaced by [`SECRET`] (so every run checks
+    /// that it is never printed).
+    pub fn start(config: threecx_sandbox::SandboxConfig) -> TestPbx {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("sandbox runtime");
+        let config = threecx_sandbox::SandboxConfig {
+            client_secret: SECRET.to_owned(),
+            ..config
+        };
+        let handle = runtime
+            .block_on(threecx_sandbox::Sandbox::start(config))
+            .expect("the sandbox starts");
+        TestPbx {
+            handle,
+            _runtime: runtime,
+        }
+    }
+
+    /// Small sizes, so that a test starts in milliseconds.
+    pub fn small() -> TestPbx {
+        Self::start(threecx_sandbox::SandboxConfig {
+            sizes: threecx_sandbox::SeedSizes {
+                users: 25,
+                groups: 3,
+                call_history: 1000,
+                chat_messages: 400,
+            },
+            ..threecx_sandbox::SandboxConfig::default()
+        })
+    }
+
+    /// `POST /connect/token` by hand: the access token.
+    pub fn raw_token(&self) -> String {
+        let body = format!(
+            "client_id={}&client_secret={}&grant_type=client_credentials",
+            self.handle.client_id(),
+            SECRET
+        );
+        let (status, text) = raw_http(
+            self.handle.addr(),
+            &format!(
+                "POST /connect/token HTTP/1.1\r\nHost: {}\r\nContent-Type: \
+                 application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: \
+                 close\r\n\r\n{body}",
+                self.handle.addr(),
+                body.len()
+            ),
+        );
+        assert_eq!(status, 200, "{text}");
+        let answer: Value = serde_json::from_str(&text).expect("token answer is JSON");
+        answer["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// `GET {path_and_query}` by hand, exactly as written (no encoding), with `token`: the status
+    /// and the body.
+    pub fn raw_get(&self, path_and_query: &str, token: &str) -> (u16, String) {
+        raw_http(
+            self.handle.addr(),
+            &format!(
+                "GET {path_and_query} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+                 Accept: application/json\r\nConnection: close\r\n\r\n",
+                self.handle.addr()
+            ),
+        )
+    }
+}
+
+impl Threecx {
+    /// Credentials of the sandbox `pbx` in the environment.
+    pub fn sandbox(self, pbx: &TestPbx) -> Self {
+        self.env("THREECX_URL", pbx.handle.url())
+            .env("THREECX_CLIENT_ID", pbx.handle.client_id())
+            .env("THREECX_CLIENT_SECRET", SECRET)
+    }
+}
+
+/// One HTTP/1.1 exchange over a plain TCP connection (no HTTP client library, so nothing
+/// rewrites the request line): the status and the body (chunked bodies decoded).
+pub fn raw_http(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the sandbox");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read the answer");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head:?}"));
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    if !chunked {
+        return (status, body.to_owned());
+    }
+    let mut decoded = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        decoded.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    (status, decoded)
 }

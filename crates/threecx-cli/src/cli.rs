@@ -17,8 +17,10 @@ Connection settings (flags > environment > profile):
   --profile NAME        THREECX_PROFILE        (else the profile named \"default\", if any)
   --ca-cert FILE                               ca_cert = \"...\"
   --insecure                                   insecure = true
+  --no-token-cache      THREECX_TOKEN_CACHE=DIR (default <cache dir>/threecx/tokens)
 Profiles are tables [profiles.NAME] in <config dir>/threecx/config.toml (THREECX_CONFIG
-overrides the file's path); `threecx config` shows what is used and where it came from.";
+overrides the file's path); `threecx config` shows what is used and where it came from.
+--sandbox replaces all of them with a simulated PBX started for the one command.";
 
 /// `threecx`: the 3CX XAPI from the command line.
 #[derive(Debug, Parser)]
@@ -66,6 +68,26 @@ pub struct GlobalArgs {
     #[arg(long, global = true, help_heading = "Connection")]
     pub insecure: bool,
 
+    /// Keep the access token in memory only, instead of sharing it with other threecx runs
+    /// through <cache dir>/threecx/tokens [env: THREECX_TOKEN_CACHE=DIR moves that folder]
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub no_token_cache: bool,
+
+    /// Start a simulated PBX in this process for this one command and connect to it instead
+    /// (its URL and credentials replace flags, environment and profile); see `threecx sandbox`
+    #[arg(long, global = true, help_heading = "Sandbox")]
+    pub sandbox: bool,
+
+    /// Seed of the --sandbox PBX's data [default: 1]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        requires = "sandbox",
+        help_heading = "Sandbox"
+    )]
+    pub sandbox_seed: Option<u64>,
+
     /// Log to stderr: -v info, -vv debug, -vvv trace (else RUST_LOG, if set)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
@@ -93,7 +115,23 @@ pub enum Command {
 
     /// Print a shell completion script: threecx completions bash > /etc/bash_completion.d/threecx
     Completions(CompletionsArgs),
+
+    /// Run a simulated 3CX PBX on this machine until Ctrl-C (prints its URL and credentials)
+    #[command(after_help = SANDBOX_HELP)]
+    Sandbox(SandboxArgs),
 }
+
+const SANDBOX_HELP: &str = "\
+Simulated: the token endpoint (lifetime, expiry, one active token per API client), every
+entity set as a store (list with $filter $orderby $top $skip $count $select $search, get by
+key, create, update, delete), the call and chat history (purged by Purge Calls / Purge Chats),
+Batch Delete, Get First Available Extension Number, System Status and the call log report.
+Every other action is validated against its schema and answered with generated data.
+
+Examples:
+  threecx sandbox --port 5001 --data pbx.json
+  threecx sandbox --call-history 1000000 --token-lifetime 60
+  threecx --sandbox call Users \"List User\" --param '$top=3'";
 
 const CALL_EXAMPLES: &str = "\
 Examples:
@@ -190,6 +228,52 @@ pub struct ConfigArgs {
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub output: Format,
 }
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// TCP port on 127.0.0.1; 0 takes any free port
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SANDBOX_PORT)]
+    pub port: u16,
+
+    /// Seed of all generated data: the same seed gives the same PBX
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+
+    /// JSON file the state is loaded from at start (when it exists) and saved to on Ctrl-C
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+
+    /// User extensions to seed (numbers 100, 101, ...)
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub users: u64,
+
+    /// Groups (departments) to seed
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub groups: u64,
+
+    /// Call history rows (computed on demand: a million cost almost no memory)
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub call_history: u64,
+
+    /// Chat messages (computed on demand)
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    pub chat_messages: u64,
+
+    /// Lifetime of an access token, in seconds
+    #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_seconds)]
+    pub token_lifetime: Duration,
+
+    /// The 3CX version to behave like (before 20.0.9, expires_in is given in minutes)
+    #[arg(long, value_name = "V", default_value = threecx_sandbox::DEFAULT_VERSION)]
+    pub emulate_version: String,
+
+    /// Whether a new token invalidates the API client's previous one, as on a real 3CX
+    #[arg(long, value_name = "true|false", default_value_t = true, action = ArgAction::Set)]
+    pub one_active_token: bool,
+}
+
+/// The port `threecx sandbox` listens on unless told otherwise.
+pub const DEFAULT_SANDBOX_PORT: u16 = 5001;
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {

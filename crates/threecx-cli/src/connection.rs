@@ -23,6 +23,8 @@ pub const ENV_PROFILE: &str = "THREECX_PROFILE";
 pub const ENV_CONFIG: &str = "THREECX_CONFIG";
 /// The profile used when none is named and the config file has one of this name.
 pub const DEFAULT_PROFILE: &str = "default";
+/// Moves the on-disk token cache to another folder.
+pub const ENV_TOKEN_CACHE: &str = "THREECX_TOKEN_CACHE";
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +113,8 @@ pub struct Connection {
     pub secret: Option<SecretSource>,
     pub ca_cert: Option<Setting<PathBuf>>,
     pub insecure: Setting<bool>,
+    /// The folder of the on-disk token cache; `None`: tokens stay in memory (of this one run).
+    pub token_cache: Setting<Option<PathBuf>>,
 }
 
 /// One `[profiles.NAME]` table.
@@ -297,6 +301,23 @@ impl Connection {
             },
         };
 
+        let token_cache = if args.no_token_cache {
+            Setting {
+                value: None,
+                source: Source::Flag("--no-token-cache"),
+            }
+        } else if let Some(dir) = env(ENV_TOKEN_CACHE) {
+            Setting {
+                value: Some(PathBuf::from(dir)),
+                source: Source::Env(ENV_TOKEN_CACHE),
+            }
+        } else {
+            Setting {
+                value: default_token_cache_dir(),
+                source: Source::Default,
+            }
+        };
+
         Ok(Connection {
             config_file,
             config_file_exists,
@@ -306,7 +327,34 @@ impl Connection {
             secret,
             ca_cert,
             insecure,
+            token_cache,
         })
+    }
+
+    /// Connects to a sandbox started for this command instead: its URL and credentials replace
+    /// whatever flags, environment and profile said, and the token stays in memory (the sandbox
+    /// lives only as long as this process).
+    pub fn use_sandbox(&mut self, url: String, client_id: String, secret: String) {
+        let from = || Source::Flag("--sandbox");
+        self.profile = None;
+        self.url = Some(Setting {
+            value: url,
+            source: from(),
+        });
+        self.client_id = Some(Setting {
+            value: client_id,
+            source: from(),
+        });
+        self.secret = Some(SecretSource::Inline(SecretString::from(secret), from()));
+        self.ca_cert = None;
+        self.insecure = Setting {
+            value: false,
+            source: from(),
+        };
+        self.token_cache = Setting {
+            value: None,
+            source: from(),
+        };
     }
 
     /// The settings missing before a request can be sent, as the names `threecx config` shows.
@@ -372,6 +420,9 @@ impl Connection {
         if let Some(ca) = &self.ca_cert {
             builder = builder.ca_bundle(ca.value.clone());
         }
+        if let Some(dir) = &self.token_cache.value {
+            builder = builder.token_cache_dir(dir.clone());
+        }
         builder.build().map_err(CliError::from)
     }
 
@@ -403,6 +454,10 @@ impl Connection {
             },
             "ca_cert": path(&self.ca_cert),
             "insecure": {"value": self.insecure.value, "source": self.insecure.source.to_string()},
+            "token_cache": {
+                "value": self.token_cache.value.as_ref().map(|p| p.display().to_string()),
+                "source": self.token_cache.source.to_string(),
+            },
             "missing": self.missing(),
         })
     }
@@ -423,6 +478,12 @@ fn default_config_file() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
         .join("threecx")
         .join("config.toml")
+}
+
+/// `<platform cache dir>/threecx/tokens` (`~/.cache/threecx/tokens` on Linux); `None` when the
+/// platform has no cache folder (no home directory).
+fn default_token_cache_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|dir| dir.join("threecx").join("tokens"))
 }
 
 /// The profiles of a config file, in file order.
@@ -514,6 +575,9 @@ mod tests {
             profile: None,
             ca_cert: None,
             insecure: false,
+            no_token_cache: false,
+            sandbox: false,
+            sandbox_seed: None,
             verbose: 0,
         }
     }
@@ -601,6 +665,49 @@ mod tests {
                 "{shown}"
             );
         }
+    }
+
+    #[test]
+    fn token_cache_default_env_and_opt_out() {
+        let none = [(ENV_CONFIG, "/nonexistent/threecx.toml".to_owned())];
+        let c = resolve(&args(), &none).unwrap();
+        assert_eq!(c.token_cache.source, Source::Default);
+        if let Some(dir) = &c.token_cache.value {
+            assert!(dir.ends_with("threecx/tokens"), "{dir:?}");
+        }
+
+        let vars = [none[0].clone(), (ENV_TOKEN_CACHE, "/tmp/tok".to_owned())];
+        let c = resolve(&args(), &vars).unwrap();
+        assert_eq!(c.token_cache.value.as_deref(), Some(Path::new("/tmp/tok")));
+        assert_eq!(c.token_cache.source, Source::Env(ENV_TOKEN_CACHE));
+
+        let mut a = args();
+        a.no_token_cache = true;
+        let c = resolve(&a, &vars).unwrap();
+        assert_eq!(c.token_cache.value, None);
+        assert_eq!(c.token_cache.source, Source::Flag("--no-token-cache"));
+    }
+
+    #[test]
+    fn a_sandbox_replaces_every_connection_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write_config(
+            dir.path(),
+            "[profiles.default]\nurl = \"https://prod\"\nclient_id = \"prod\"\nclient_secret = \"x\"\nca_cert = \"ca.pem\"\n",
+        );
+        let mut c = resolve(&args(), &[(ENV_CONFIG, file)]).unwrap();
+        c.use_sandbox(
+            "http://127.0.0.1:9".into(),
+            "sandbox".into(),
+            "sandbox-secret".into(),
+        );
+        assert!(c.profile.is_none() && c.ca_cert.is_none());
+        assert_eq!(c.token_cache.value, None);
+        let config = c.config(None).unwrap();
+        assert_eq!(config.api_root(), "http://127.0.0.1:9/xapi/v1");
+        assert_eq!(config.client_id(), "sandbox");
+        assert!(config.token_cache_dir().is_none());
+        assert_eq!(c.url.as_ref().unwrap().source, Source::Flag("--sandbox"));
     }
 
     #[test]

@@ -10,7 +10,8 @@ use threecx_ops::core::Error;
 
 /// Success.
 pub const OK: u8 = 0;
-/// A local failure: the output file or stdout could not be written.
+/// A local failure: the output file or stdout could not be written (or a sandbox could not save
+/// its data).
 pub const LOCAL: u8 = 1;
 /// Usage or invalid input: bad flags, unknown resource or action, input that does not fit the
 /// action's schema, missing settings, a destructive action not confirmed. Nothing was sent.
@@ -26,10 +27,11 @@ pub const NETWORK: u8 = 5;
 pub const HELP: &str = "\
 Exit codes:
   0  success
-  1  local failure: the --out file or stdout could not be written
+  1  local failure: the --out file or stdout could not be written (or the sandbox's data file)
   2  usage error or invalid input: bad flags, unknown resource or action (the closest names are
      shown), input that does not fit the action's schema, missing connection settings, or a
-     destructive action not confirmed; nothing was sent
+     destructive action not confirmed; nothing was sent (also: the sandbox's port is taken or
+     its data file unreadable)
   3  authentication failed: check the client ID and secret, the PBX URL and the API client's role
   4  the 3CX API answered with an error (its message is shown)
   5  network error or timeout, or an answer that could not be decoded";

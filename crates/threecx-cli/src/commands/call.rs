@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
 use threecx_ops::core::{Client, Download, PreparedRequest, Response, ResponseKind};
@@ -25,8 +25,9 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
     let op = registry.find(&args.resource, &args.action)?;
     let input = read_input(args, &registry.input_schema(op))?;
     registry.validate(op, &input)?;
-    let conn = Connection::resolve(global)?;
+    let mut conn = Connection::resolve(global)?;
 
+    // A dry run sends nothing, so `--sandbox` starts none for it.
     if args.dry_run {
         return dry_run(registry, op, &input, &conn, args.output);
     }
@@ -50,6 +51,15 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
         .hint("call it without --all"));
     }
 
+    // Started before the connection is settled: its URL and credentials replace the others.
+    let runtime = super::sandbox::command_runtime()?;
+    let sandbox = if global.sandbox {
+        Some(super::sandbox::start_for_command(
+            &runtime, global, &mut conn,
+        )?)
+    } else {
+        None
+    };
     let config = conn.config(args.timeout)?;
     if config.insecure() {
         eprintln!(
@@ -67,19 +77,20 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
         "calling"
     );
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::local(format!("cannot start the async runtime: {e}")))?;
     let format = args.output.unwrap_or(CallFormat::Json);
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         if args.all {
             stream_all(registry, &client, op, input, args.page_size, format).await
         } else {
             let response = registry.call_op(&client, op, input).await?;
             render(response, args.out.as_deref(), format)
         }
-    })
+    });
+    if let Some(sandbox) = sandbox {
+        // In memory only: nothing to save; just stop serving.
+        let _ = runtime.block_on(sandbox.shutdown());
+    }
+    result
 }
 
 /// The input object: `--input` (JSON text, `@FILE` or `-` for stdin), then each `--param` set
@@ -309,8 +320,9 @@ fn refuse_download_on_terminal(download: Option<&Download>) -> CliError {
     ))
 }
 
-/// `--all`: every item of the collection, page by page. NDJSON items are written as they arrive;
-/// JSON and table output need the whole list first.
+/// `--all`: every item of the collection, page by page. NDJSON items are written as they arrive
+/// (buffered, and flushed whenever the next item has to wait for the PBX, so a reader sees each
+/// page at once without a write per line); JSON and table output need the whole list first.
 async fn stream_all(
     registry: &Registry,
     client: &Client,
@@ -323,10 +335,24 @@ async fn stream_all(
     let mut stream = std::pin::pin!(stream);
     let progress = progress_bar();
     let stdout_is_terminal = std::io::stdout().is_terminal();
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let mut collected = Vec::new();
 
-    while let Some(item) = stream.next().await {
+    loop {
+        // The next item if it is already here (the rest of a page); else show what was
+        // written so far before waiting for the next page.
+        let next = match stream.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                if stdout_is_terminal && !progress.is_hidden() {
+                    progress.suspend(|| out.flush())?;
+                } else {
+                    out.flush()?;
+                }
+                stream.next().await
+            }
+        };
+        let Some(item) = next else { break };
         let item = match item {
             Ok(item) => item,
             Err(e) => {
@@ -337,11 +363,7 @@ async fn stream_all(
         };
         progress.inc(1);
         if format == CallFormat::Ndjson {
-            if stdout_is_terminal && !progress.is_hidden() {
-                progress.suspend(|| write_ndjson_line(&mut out, &item))?;
-            } else {
-                write_ndjson_line(&mut out, &item)?;
-            }
+            write_ndjson_line(&mut out, &item)?;
         } else {
             collected.push(item);
         }

@@ -3,12 +3,20 @@
 use std::io::Write;
 
 use crate::cli::{ConfigArgs, Format, GlobalArgs};
-use crate::connection::Connection;
+use crate::connection::{Connection, ENV_TOKEN_CACHE};
 use crate::exit::CliResult;
 use crate::output::{write_json, write_table};
 
 pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> CliResult {
-    let conn = Connection::resolve(global)?;
+    let mut conn = Connection::resolve(global)?;
+    // With --sandbox, show what a command would connect to: a sandbox started for it.
+    let _sandbox = if global.sandbox {
+        let runtime = super::sandbox::command_runtime()?;
+        let handle = super::sandbox::start_for_command(&runtime, global, &mut conn)?;
+        Some((handle, runtime))
+    } else {
+        None
+    };
     let mut out = std::io::stdout().lock();
     match args.output {
         Format::Json => write_json(&mut out, &conn.to_json())?,
@@ -65,7 +73,23 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> CliResult {
                 conn.insecure.value.to_string(),
                 conn.insecure.source.to_string(),
             );
+            row(
+                "token cache",
+                match &conn.token_cache.value {
+                    Some(dir) => dir.display().to_string(),
+                    None => "(off: in memory, for this run only)".to_owned(),
+                },
+                conn.token_cache.source.to_string(),
+            );
             write_table(&mut out, &["SETTING", "VALUE", "FROM"], &rows)?;
+            if conn.token_cache.value.is_some() {
+                writeln!(
+                    out,
+                    "\nThe access token is kept in the token cache folder, so that threecx runs \
+                     with the same API client\nshare one token (3CX keeps only one active token \
+                     per client); --no-token-cache turns it off,\n{ENV_TOKEN_CACHE}=DIR moves it."
+                )?;
+            }
             let missing = conn.missing();
             if missing.is_empty() {
                 writeln!(out, "\nready to connect")?;

@@ -5,6 +5,7 @@ mod completions;
 mod config;
 mod describe;
 mod list;
+mod sandbox;
 
 use threecx_ops::registry_crate::Operation;
 
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Call(args) => call::run(&cli.global, &args),
         Command::Config(args) => config::run(&cli.global, &args),
         Command::Completions(args) => completions::run(&args),
+        Command::Sandbox(args) => sandbox::run(&args),
     }
 }
 

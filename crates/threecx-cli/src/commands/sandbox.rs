@@ -1,0 +1,124 @@
+//! `threecx sandbox`: a simulated 3CX PBX on 127.0.0.1 until Ctrl-C; and `--sandbox`: one started
+//! inside this process for the one command.
+//!
+//! Nothing here runs for `list`, `describe` or `completions`: the sandbox (its routes and
+//! catalog) is built only when asked for.
+
+use std::io::{IsTerminal, Write};
+
+use threecx_sandbox::{Sandbox, SandboxConfig, SandboxError, SandboxHandle, SeedSizes};
+use tokio::runtime::Runtime;
+
+use crate::cli::{GlobalArgs, SandboxArgs};
+use crate::connection::Connection;
+use crate::exit::{CliError, CliResult, LOCAL, USAGE};
+
+/// `threecx sandbox [...]`: serves until Ctrl-C, then saves the state to `--data`, if given.
+pub fn run(args: &SandboxArgs) -> CliResult {
+    let config = SandboxConfig {
+        port: args.port,
+        seed: args.seed,
+        sizes: SeedSizes {
+            users: args.users,
+            groups: args.groups,
+            call_history: args.call_history,
+            chat_messages: args.chat_messages,
+        },
+        data_file: args.data.clone(),
+        token_lifetime: args.token_lifetime,
+        emulate_version: args.emulate_version.clone(),
+        one_active_token_per_client: args.one_active_token,
+        ..SandboxConfig::default()
+    };
+    // Several threads: a client paging through a million rows and the answers being computed
+    // should not wait on each other.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::local(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve_until_interrupted(config))
+}
+
+/// What [`threecx_sandbox::serve_forever`] does (start, print the banner, wait for Ctrl-C, stop
+/// and save), but listening for Ctrl-C *before* the banner says the sandbox is ready: a script
+/// that sends SIGINT as soon as it reads the banner must stop it, not kill it unsaved (or, in a
+/// background job, where SIGINT starts out ignored, be missed and leave it running).
+async fn serve_until_interrupted(config: SandboxConfig) -> CliResult {
+    let interrupted = interrupt_listener()?;
+    let handle = Sandbox::start(config).await.map_err(from_sandbox)?;
+    {
+        let mut out = std::io::stdout().lock();
+        out.write_all(threecx_sandbox::banner(&handle).as_bytes())?;
+        out.flush()?;
+    }
+    interrupted.await;
+    let saved = handle.config().data_file.clone();
+    handle.shutdown().await.map_err(from_sandbox)?;
+    if let Some(path) = saved {
+        println!("Saved the sandbox state to {}.", path.display());
+    }
+    Ok(())
+}
+
+/// A future that completes on Ctrl-C (SIGINT), listening from now on.
+#[cfg(unix)]
+fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| CliError::local(format!("cannot listen for Ctrl-C: {e}")))?;
+    Ok(async move {
+        sigint.recv().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+/// Starts the `--sandbox` PBX on `runtime` and points `conn` at it. Dropping the handle stops it.
+pub fn start_for_command(
+    runtime: &Runtime,
+    global: &GlobalArgs,
+    conn: &mut Connection,
+) -> CliResult<SandboxHandle> {
+    let mut config = SandboxConfig::default();
+    if let Some(seed) = global.sandbox_seed {
+        config.seed = seed;
+    }
+    let handle = runtime
+        .block_on(Sandbox::start(config))
+        .map_err(from_sandbox)?;
+    conn.use_sandbox(
+        handle.url(),
+        handle.client_id().to_owned(),
+        handle.client_secret().to_owned(),
+    );
+    tracing::info!(url = %handle.url(), seed = handle.config().seed, "sandbox started");
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "note: --sandbox: a simulated PBX on {} (seed {}), gone when this command ends",
+            handle.url(),
+            handle.config().seed
+        );
+    }
+    Ok(handle)
+}
+
+/// A current-thread runtime, for one command's requests (and its `--sandbox`, if any).
+pub fn command_runtime() -> CliResult<Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::local(format!("cannot start the async runtime: {e}")))
+}
+
+fn from_sandbox(error: SandboxError) -> CliError {
+    match error {
+        e @ SandboxError::Bind { .. } => CliError::new(USAGE, format!("sandbox: {e}")),
+        e @ SandboxError::Load { .. } => CliError::new(USAGE, format!("sandbox: {e}")),
+        e => CliError::new(LOCAL, format!("sandbox: {e}")),
+    }
+}
