@@ -46,7 +46,11 @@ async fn two_processes_sharing_the_disk_cache_never_fail() {
 
     let mut total_calls = 0;
     for (i, out) in outputs.iter().enumerate() {
-        assert!(out.status.success(), "worker {i} exited with {}", out.status);
+        assert!(
+            out.status.success(),
+            "worker {i} exited with {}",
+            out.status
+        );
         let summary: Value = serde_json::from_slice(&out.stdout).expect("worker summary");
         eprintln!("worker {i}: {summary}");
         assert_eq!(summary["failures"], 0, "worker {i}: {summary}");
