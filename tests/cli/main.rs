@@ -6,6 +6,7 @@ mod support;
 
 mod calls;
 mod config;
+mod embedding;
 mod errors;
 mod list_describe;
 mod paging_and_downloads;

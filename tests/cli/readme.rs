@@ -88,10 +88,16 @@ fn every_threecx_example_runs() {
         "the main command runs on the sandbox"
     );
     let mut sandboxes = 0;
+    let mut servers = 0;
     for (example, args) in examples {
         if args[0] == "sandbox" {
             run_sandbox_example(&example, args, dir.path());
             sandboxes += 1;
+            continue;
+        }
+        if args.iter().any(|a| a == "serve" || a == "mcp") {
+            run_server_example(&example, args);
+            servers += 1;
             continue;
         }
         let mut args = args;
@@ -101,14 +107,92 @@ fn every_threecx_example_runs() {
             args.push("--dry-run".into());
         }
         let input_file = dir.path().join("period.json");
-        let args: Vec<String> = args
+        let mut args: Vec<String> = args
             .into_iter()
             .map(|a| a.replace("@period.json", &format!("@{}", input_file.display())))
             .collect();
+        // Files the example writes go to the temporary folder.
+        for i in 1..args.len() {
+            if args[i - 1] == "--out" {
+                args[i] = dir.path().join(&args[i]).display().to_string();
+            }
+        }
         let run = threecx(&args).run();
         assert_eq!(run.code, 0, "README example `{example}` failed: {run:#?}");
     }
     assert!(sandboxes >= 2, "README shows `threecx sandbox`");
+    assert!(
+        servers >= 3,
+        "README shows `threecx serve` and `threecx mcp`"
+    );
+}
+
+/// Runs a `threecx serve` or `threecx mcp` line against a sandbox (`--sandbox` added when the
+/// line has none, as calls get `--dry-run`): `serve` on a free port until it prints its address,
+/// then stopped with SIGINT; `mcp` through an MCP handshake, then stopped by closing stdin. Both
+/// must exit 0.
+fn run_server_example(example: &str, mut args: Vec<String>) {
+    use std::io::Write;
+    let serve = args.iter().any(|a| a == "serve");
+    if !args.iter().any(|a| a == "--sandbox") {
+        args.insert(0, "--sandbox".into());
+    }
+    if let Some(i) = args.iter().position(|a| a == "--listen") {
+        args[i + 1] = "127.0.0.1:0".into();
+    } else if serve {
+        args.extend(["--listen".into(), "127.0.0.1:0".into()]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_threecx"))
+        .args(&args)
+        .env_clear()
+        .env(
+            "THREECX_CONFIG",
+            "/nonexistent/threecx-cli-tests/config.toml",
+        )
+        .env("THREECX_GATEWAY_KEY", "readme-example-key-0123456789")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start threecx");
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let first = if serve {
+        rx.recv_timeout(SANDBOX_START_LIMIT)
+    } else {
+        writeln!(
+            stdin,
+            r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"readme","version":"0"}}}}}}"#
+        )
+        .unwrap();
+        rx.recv_timeout(SANDBOX_START_LIMIT)
+    };
+    let first = first.unwrap_or_else(|_| {
+        let _ = child.kill();
+        panic!("README example `{example}` did not answer within {SANDBOX_START_LIMIT:?}")
+    });
+    if serve {
+        assert!(
+            first.starts_with("threecx gateway on http://127.0.0.1:"),
+            "`{example}`: {first}"
+        );
+        let interrupted = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(interrupted.success());
+    } else {
+        assert!(first.contains(r#""serverInfo""#), "`{example}`: {first}");
+        drop(stdin);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "`{example}` did not stop cleanly");
 }
 
 /// Starts a `threecx sandbox` line on a free port, waits for its banner, stops it with SIGINT.

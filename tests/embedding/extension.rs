@@ -5,6 +5,8 @@ use serde_json::json;
 use threecx_core::Error;
 use threecx_registry::ActionKind;
 
+use threecx_sandbox::SandboxHandle;
+
 use crate::support::{self, Gateway};
 
 #[test]
@@ -198,4 +200,140 @@ async fn extension_tools_over_mcp() {
         "boolean"
     );
     assert_eq!(offboard.input_schema["required"], json!(["Number"]));
+}
+
+/// `threecx` built with `--features user-offboarding` (the extension linked in), in a target
+/// folder of its own so that it never replaces the plain binary other tests run.
+fn threecx_with_extension() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("with-extension");
+    escargot::CargoBuild::new()
+        .manifest_path(root.join("Cargo.toml"))
+        .package("threecx-cli")
+        .bin("threecx")
+        .features("user-offboarding")
+        .target_dir(target)
+        .current_release()
+        .run()
+        .unwrap_or_else(|e| panic!("cargo build -p threecx-cli --features user-offboarding: {e}"))
+        .path()
+        .to_owned()
+}
+
+/// Runs the extended binary against `pbx` (empty environment otherwise): exit code, stdout,
+/// stderr.
+fn run_cli(bin: &std::path::Path, pbx: &SandboxHandle, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .env_clear()
+        .env("THREECX_CONFIG", "/nonexistent/threecx-tests/config.toml")
+        .env("THREECX_URL", pbx.url())
+        .env("THREECX_CLIENT_ID", pbx.client_id())
+        .env("THREECX_CLIENT_SECRET", pbx.client_secret())
+        .arg("--no-token-cache")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run threecx");
+    (
+        out.status.code().expect("exited"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_built_with_the_extension_lists_describes_and_calls_it() {
+    let bin = tokio::task::spawn_blocking(threecx_with_extension)
+        .await
+        .unwrap();
+    let pbx = std::sync::Arc::new(support::sandbox().await);
+    let cli = |args: &'static [&'static str]| {
+        let (bin, pbx) = (bin.clone(), pbx.clone());
+        async move {
+            tokio::task::spawn_blocking(move || run_cli(&bin, &pbx, args))
+                .await
+                .unwrap()
+        }
+    };
+
+    let (code, out, err) = cli(&["list", "--output", "json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            list["resource_count"].as_u64(),
+            list["action_count"].as_u64()
+        ),
+        (Some(133), Some(603))
+    );
+
+    let (code, out, err) = cli(&["list", "User Offboarding"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Disable User") && out.contains("Offboard User"),
+        "{out}"
+    );
+
+    let (code, out, err) = cli(&[
+        "describe",
+        "user-offboarding",
+        "offboard-user",
+        "--output",
+        "json",
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let described: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(described["destructive"], true, "{described}");
+    assert_eq!(
+        described["input_schema"]["properties"]["purge_chats_before"]["format"], "date-time",
+        "{described}"
+    );
+
+    let (code, out, err) = cli(&[
+        "call",
+        "User Offboarding",
+        "Disable User",
+        "--param",
+        "Number=101",
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let user: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (&user["Number"], &user["Enabled"]),
+        (&json!("101"), &json!(false)),
+        "{user}"
+    );
+
+    // The README's line: on a PBX simulated for the one command.
+    let (code, out, err) = cli(&[
+        "--sandbox",
+        "call",
+        "User Offboarding",
+        "Disable User",
+        "--param",
+        "Number=100",
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let user: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(user["Enabled"], false, "{user}");
+
+    // Destructive: refused without --yes (no terminal), and nothing reaches the PBX.
+    let purges = pbx.count("POST", "/xapi/v1/PurgeChats");
+    let (code, _, err) = cli(&[
+        "call",
+        "User Offboarding",
+        "Offboard User",
+        "--param",
+        "Number=102",
+    ])
+    .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(pbx.count("POST", "/xapi/v1/PurgeChats"), purges);
 }

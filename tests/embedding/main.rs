@@ -4,6 +4,7 @@
 
 mod extension;
 mod gateway;
+mod library;
 mod mcp;
 mod n8n;
 mod support;

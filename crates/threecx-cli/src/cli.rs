@@ -119,6 +119,87 @@ pub enum Command {
     /// Run a simulated 3CX PBX on this machine until Ctrl-C (prints its URL and credentials)
     #[command(after_help = SANDBOX_HELP)]
     Sandbox(SandboxArgs),
+
+    /// Serve every action over HTTP for scripts and automation platforms, until Ctrl-C
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+
+    /// Serve every action to an AI agent over the Model Context Protocol (stdio)
+    #[command(after_help = MCP_HELP)]
+    Mcp(McpArgs),
+
+    /// Write a description of every action for another tool
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+const SERVE_HELP: &str = "\
+Routes: GET /healthz, GET /openapi.json, GET /v1/resources, GET /v1/actions[?resource=R&q=TEXT],
+GET /v1/actions/{resource}/{action} (schemas), POST /v1/actions/{resource}/{action} with
+{\"input\": {...}, \"confirm\": true} (confirm only for destructive actions; ?all=true streams
+NDJSON). Every route under /v1 needs the gateway's API key in X-Api-Key or Authorization: Bearer.
+The PBX's credentials stay in this process.
+
+Examples:
+  THREECX_GATEWAY_KEY=$(openssl rand -hex 32) threecx serve --listen 127.0.0.1:8080
+  threecx --sandbox serve --api-key-file gateway.key";
+
+const MCP_HELP: &str = "\
+Tools: list_actions (filter by resource, search with q), describe_action, call_action
+(destructive actions need confirm: true); with --resources, one tool per action of those
+resources as well. stdout carries only the protocol; logs go to stderr.
+
+Example client configuration (Claude Desktop, VS Code, ...):
+  {\"command\": \"threecx\", \"args\": [\"mcp\", \"--resources\", \"Users,Groups\"],
+   \"env\": {\"THREECX_URL\": \"https://pbx.example.com\", \"THREECX_CLIENT_ID\": \"agent\",
+           \"THREECX_CLIENT_SECRET\": \"...\"}}";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0 takes any free one; the address chosen is printed)
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// File holding the API key clients must send (at least 16 characters)
+    /// [env: THREECX_GATEWAY_KEY holds the key itself]
+    #[arg(long, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Largest request body accepted, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub max_body: usize,
+
+    /// Items per PBX page when a caller streams with ?all=true
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub page_size: u32,
+
+    /// Per-request timeout towards the PBX, in seconds
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Resources (comma-separated, any spelling) whose every action also becomes a tool
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub resources: Vec<String>,
+
+    /// Per-request timeout towards the PBX, in seconds
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The resources, operations and properties an n8n node is built from, as JSON
+    N8n(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 const SANDBOX_HELP: &str = "\

@@ -16,6 +16,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // inventory registrations survive linking only if the crate is referenced.
+    #[cfg(feature = "user-offboarding")]
+    threecx_example_user_offboarding::ensure_linked();
     // Usage errors exit with 2 (clap's own code), --help and --version with 0.
     let cli = cli::Cli::parse();
     logging::init(cli.global.verbose);

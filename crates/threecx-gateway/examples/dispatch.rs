@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(Error::InvalidInput {
             pointer, expected, ..
         }) => println!("refused: {pointer}: expected {expected}"),
-        other => println!("unexpected: {other:?}"),
+        other => return Err(format!("expected InvalidInput, got {other:?}").into()),
     }
 
     // 4. Destructive actions: call_confirmed refuses them unless confirmed.

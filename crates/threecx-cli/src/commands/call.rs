@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use threecx_ops::core::{Client, Download, PreparedRequest, Response, ResponseKind};
 use threecx_ops::registry_crate::{Operation, Registry};
 
+use super::session::Session;
 use crate::cli::{CallArgs, CallFormat, GlobalArgs};
 use crate::confirm::confirm_destructive;
 use crate::connection::Connection;
@@ -25,7 +26,7 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
     let op = registry.find(&args.resource, &args.action)?;
     let input = read_input(args, &registry.input_schema(op))?;
     registry.validate(op, &input)?;
-    let mut conn = Connection::resolve(global)?;
+    let conn = Connection::resolve(global)?;
 
     // A dry run sends nothing, so `--sandbox` starts none for it.
     if args.dry_run {
@@ -51,24 +52,10 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
         .hint("call it without --all"));
     }
 
-    // Started before the connection is settled: its URL and credentials replace the others.
     let runtime = super::sandbox::command_runtime()?;
-    let sandbox = if global.sandbox {
-        Some(super::sandbox::start_for_command(
-            &runtime, global, &mut conn,
-        )?)
-    } else {
-        None
-    };
-    let config = conn.config(args.timeout)?;
-    if config.insecure() {
-        eprintln!(
-            "warning: TLS certificate verification is disabled (--insecure): anyone on the \
-             network path can read the client secret and tokens; prefer --ca-cert FILE"
-        );
-    }
+    let session = Session::open(&runtime, global, conn, args.timeout)?;
     confirm_destructive(op, args.yes)?;
-    let client = Client::new(config)?;
+    let client = &session.client;
     tracing::info!(
         resource = op.meta().resource,
         action = op.meta().action,
@@ -80,16 +67,13 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
     let format = args.output.unwrap_or(CallFormat::Json);
     let result = runtime.block_on(async {
         if args.all {
-            stream_all(registry, &client, op, input, args.page_size, format).await
+            stream_all(registry, client, op, input, args.page_size, format).await
         } else {
-            let response = registry.call_op(&client, op, input).await?;
+            let response = registry.call_op(client, op, input).await?;
             render(response, args.out.as_deref(), format)
         }
     });
-    if let Some(sandbox) = sandbox {
-        // In memory only: nothing to save; just stop serving.
-        let _ = runtime.block_on(sandbox.shutdown());
-    }
+    session.close(&runtime);
     result
 }
 

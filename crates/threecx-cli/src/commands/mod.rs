@@ -4,8 +4,12 @@ mod call;
 mod completions;
 mod config;
 mod describe;
+mod export;
 mod list;
+mod mcp;
 mod sandbox;
+mod serve;
+mod session;
 
 use threecx_ops::registry_crate::Operation;
 
@@ -20,6 +24,9 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Config(args) => config::run(&cli.global, &args),
         Command::Completions(args) => completions::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
+        Command::Serve(args) => serve::run(&cli.global, &args),
+        Command::Mcp(args) => mcp::run(&cli.global, &args),
+        Command::Export(command) => export::run(&command),
     }
 }
 

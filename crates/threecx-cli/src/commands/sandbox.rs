@@ -62,7 +62,7 @@ async fn serve_until_interrupted(config: SandboxConfig) -> CliResult {
 
 /// A future that completes on Ctrl-C (SIGINT), listening from now on.
 #[cfg(unix)]
-fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()>> {
+pub(super) fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigint = signal(SignalKind::interrupt())
         .map_err(|e| CliError::local(format!("cannot listen for Ctrl-C: {e}")))?;
@@ -72,7 +72,7 @@ fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()>> {
 }
 
 #[cfg(not(unix))]
-fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()>> {
+pub(super) fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()>> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -1,0 +1,86 @@
+//! `threecx serve`: the HTTP action gateway of `threecx-gateway`, until Ctrl-C.
+
+use std::io::Write;
+
+use secrecy::SecretString;
+use threecx_gateway::gateway::{self, GatewayState};
+use threecx_gateway::ServeError;
+
+use super::session::Session;
+use crate::cli::{GlobalArgs, ServeArgs};
+use crate::connection::Connection;
+use crate::exit::{CliError, CliResult, USAGE};
+
+/// Holds the gateway's API key itself (not a file name).
+pub const ENV_GATEWAY_KEY: &str = "THREECX_GATEWAY_KEY";
+
+pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult {
+    let key = api_key(args)?;
+    let conn = Connection::resolve(global)?;
+    // Several threads: one slow PBX call must not hold up the other callers.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::local(format!("cannot start the async runtime: {e}")))?;
+    let session = Session::open(&runtime, global, conn, args.timeout)?;
+    let state = GatewayState::new(session.client.clone(), key)?
+        .max_body_bytes(args.max_body)
+        .page_size(args.page_size);
+    let result = runtime.block_on(async {
+        let interrupted = super::sandbox::interrupt_listener()?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|source| {
+                from_serve(ServeError::Bind {
+                    addr: args.listen,
+                    source,
+                })
+            })?;
+        let local = listener.local_addr()?;
+        {
+            // The first line of stdout: scripts that asked for port 0 read the address here.
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "threecx gateway on http://{local} for {} (Ctrl-C stops it)",
+                session.client.config().base_url()
+            )?;
+            out.flush()?;
+        }
+        gateway::serve_listener(listener, state, interrupted)
+            .await
+            .map_err(from_serve)
+    });
+    session.close(&runtime);
+    result
+}
+
+/// The key from `--api-key-file` (surrounding whitespace dropped), else `THREECX_GATEWAY_KEY`.
+fn api_key(args: &ServeArgs) -> CliResult<SecretString> {
+    if let Some(path) = &args.api_key_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(format!(
+                "cannot read the API key file {}: {e}",
+                path.display()
+            ))
+        })?;
+        return Ok(SecretString::from(text.trim().to_owned()));
+    }
+    match std::env::var(ENV_GATEWAY_KEY) {
+        Ok(key) if !key.trim().is_empty() => Ok(SecretString::from(key.trim().to_owned())),
+        _ => Err(CliError::usage(
+            "the gateway needs an API key that its callers must send",
+        )
+        .hint(format!(
+            "set {ENV_GATEWAY_KEY} or give --api-key-file FILE (make a key with `openssl rand -hex 32`)"
+        ))),
+    }
+}
+
+pub(super) fn from_serve(error: ServeError) -> CliError {
+    match error {
+        ServeError::Threecx(e) => CliError::from(e),
+        e @ ServeError::Bind { .. } => CliError::new(USAGE, e.to_string()),
+        e => CliError::local(e.to_string()),
+    }
+}

@@ -1,0 +1,53 @@
+//! What every command that talks to a PBX does first: resolve the connection, start the
+//! `--sandbox` PBX if asked for, and build the client.
+
+use std::time::Duration;
+
+use threecx_ops::core::Client;
+use threecx_sandbox::SandboxHandle;
+use tokio::runtime::Runtime;
+
+use crate::cli::GlobalArgs;
+use crate::connection::Connection;
+use crate::exit::CliResult;
+
+/// A client for this command, and the `--sandbox` PBX it talks to, if any.
+pub struct Session {
+    pub client: Client,
+    sandbox: Option<SandboxHandle>,
+}
+
+impl Session {
+    /// Resolves `conn` into a client (a sandbox, started on `runtime`, replaces its settings);
+    /// warns on stderr when TLS verification is off. Sends nothing.
+    pub fn open(
+        runtime: &Runtime,
+        global: &GlobalArgs,
+        mut conn: Connection,
+        timeout: Option<Duration>,
+    ) -> CliResult<Session> {
+        let sandbox = if global.sandbox {
+            Some(super::sandbox::start_for_command(
+                runtime, global, &mut conn,
+            )?)
+        } else {
+            None
+        };
+        let config = conn.config(timeout)?;
+        if config.insecure() {
+            eprintln!(
+                "warning: TLS certificate verification is disabled (--insecure): anyone on the \
+                 network path can read the client secret and tokens; prefer --ca-cert FILE"
+            );
+        }
+        let client = Client::new(config)?;
+        Ok(Session { client, sandbox })
+    }
+
+    /// Stops the `--sandbox` PBX, if any (it lives in memory only: nothing to save).
+    pub fn close(self, runtime: &Runtime) {
+        if let Some(sandbox) = self.sandbox {
+            let _ = runtime.block_on(sandbox.shutdown());
+        }
+    }
+}
