@@ -1,6 +1,7 @@
 //! Secrets: every command of the `threecx` binary, at `RUST_LOG=trace`, against the sandbox;
 //! neither the client secret (also a wrong one), nor any access token the sandbox issued, nor a
-//! recognisable part of either appears in stdout or stderr.
+//! recognisable part of either appears in stdout or stderr. (`threecx serve` and `threecx mcp`,
+//! which run until stopped, get the same check in `tests/cli/embedding.rs`.)
 
 use std::time::Duration;
 
@@ -145,6 +146,8 @@ fn no_command_prints_a_secret_or_a_token() {
             env(SECRET),
             0,
         ),
+        ("export n8n", vec!["export", "n8n"], env(SECRET), 0),
+        ("completions", vec!["completions", "bash"], env(SECRET), 0),
         (
             "call (invalid input)",
             vec![
