@@ -402,7 +402,7 @@ impl App {
             .get(&def.name)
             .map(|t| t.rows.as_slice())
             .unwrap_or(&[]);
-        let page = q.apply(rows.iter().cloned());
+        let page = q.apply(rows);
         Reply::json(
             200,
             collection(page.items, q.count.then_some(page.matched), None),
@@ -424,9 +424,9 @@ impl App {
         else {
             return not_found(&def.name, prop, &key);
         };
-        let items = match parent.get(nav) {
-            Some(Value::Array(items)) => items.clone(),
-            _ => Vec::new(),
+        let items: &[Value] = match parent.get(nav) {
+            Some(Value::Array(items)) => items,
+            _ => &[],
         };
         let page = q.apply(items);
         Reply::json(
@@ -1037,7 +1037,7 @@ impl App {
                         .collect(),
                     None => Vec::new(),
                 };
-                let page = q.apply(items);
+                let page = q.apply(&items);
                 Reply::json(
                     200,
                     collection(page.items, q.count.then_some(page.matched), None),
