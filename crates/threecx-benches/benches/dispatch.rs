@@ -1,0 +1,63 @@
+//! a1: in-process cost of a by-name call before any I/O, the path `threecx call ... --dry-run`
+//! takes: `Registry::find` (any spelling) + `Registry::prepare` (JSON-Schema validation, then the
+//! request build). Parts are measured on their own so a regression can be placed.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use serde_json::{json, Value};
+use std::hint::black_box;
+
+fn cases() -> [(&'static str, &'static str, &'static str, Value); 2] {
+    [
+        (
+            "purge_chats",
+            "Purge Settings",
+            "Purge Chats",
+            json!({"period": {"Start": "2024-01-01T00:00:00Z", "Stop": "2024-06-30T23:59:59Z"}}),
+        ),
+        (
+            "get_user",
+            "Users",
+            "Get User",
+            json!({"Id": 42, "$select": ["Id", "Number"], "$expand": "Groups"}),
+        ),
+    ]
+}
+
+fn dispatch(c: &mut Criterion) {
+    let registry = threecx_ops::registry();
+    let mut group = c.benchmark_group("a1");
+    for (name, resource, action, input) in cases() {
+        let op = registry.find(resource, action).expect("known action");
+        // Compiles and caches the validator, as the first call of a process would.
+        let req = registry.prepare(op, &input).expect("valid input");
+        eprintln!("{name}: {} {}", req.method, req.path_and_query);
+
+        group.bench_function(format!("{name}/find+prepare"), |b| {
+            b.iter(|| {
+                let op = registry
+                    .find(black_box(resource), black_box(action))
+                    .unwrap();
+                registry.prepare(op, black_box(&input)).unwrap()
+            })
+        });
+        group.bench_function(format!("{name}/find"), |b| {
+            b.iter(|| {
+                registry
+                    .find(black_box(resource), black_box(action))
+                    .unwrap()
+            })
+        });
+        group.bench_function(format!("{name}/validate"), |b| {
+            b.iter(|| registry.validate(op, black_box(&input)).unwrap())
+        });
+        let template = op.template().expect("an HTTP action");
+        let object = input.as_object().expect("an object");
+        group.bench_function(format!("{name}/build"), |b| {
+            b.iter(|| template.build(black_box(object)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dispatch);
+criterion_main!(benches);

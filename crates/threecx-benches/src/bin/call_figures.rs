@@ -1,0 +1,145 @@
+//! Whole-run figures a2 and b next to the criterion benches: 10,000 sequential Get User calls
+//! (SDK by name vs bare reqwest) and calls/s at concurrency 64 through one client. Variants run
+//! in alternating rounds, so background load hits them alike; medians of the rounds are printed,
+//! as wall time and as the client thread's CPU time per call (robust to other processes).
+//! `bare_timeouts` is bare reqwest with the SDK's per-request timeouts, to attribute the gap.
+//!
+//! `call_figures [--calls 10000] [--concurrent-calls 20000] [--rounds 7] [--only VARIANT]`
+//! (`--only sdk|bare|bare_timeouts` runs just that variant's concurrent calls, for `perf`).
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::Value;
+use threecx_benches::server::{spawn_thread, Fixture};
+use threecx_benches::{
+    client_runtime, concurrent, sdk_client, sdk_get_user, sequential, thread_cpu_time, Bare,
+    CONCURRENCY,
+};
+
+const VARIANTS: [&str; 3] = ["sdk", "bare", "bare_timeouts"];
+
+#[derive(Default)]
+struct Samples {
+    wall: Vec<Duration>,
+    cpu: Vec<Duration>,
+}
+
+impl Samples {
+    fn median(v: &[Duration]) -> Duration {
+        let mut v = v.to_vec();
+        v.sort();
+        v[v.len() / 2]
+    }
+    fn wall(&self) -> Duration {
+        Self::median(&self.wall)
+    }
+    fn cpu(&self) -> Duration {
+        Self::median(&self.cpu)
+    }
+}
+
+/// Runs `work` and records its wall time (as it reports it) and the thread's CPU time.
+async fn record(samples: &mut Samples, work: impl Future<Output = Duration>) {
+    let cpu = thread_cpu_time();
+    let wall = work.await;
+    samples.cpu.push(thread_cpu_time() - cpu);
+    samples.wall.push(wall);
+}
+
+fn main() {
+    let mut calls: u64 = 10_000;
+    let mut concurrent_calls: u64 = 20_000;
+    let mut rounds = 7;
+    let mut only = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap_or_default();
+        let bad = || -> ! {
+            eprintln!(
+                "usage: call_figures [--calls N] [--concurrent-calls N] [--rounds R] \
+                 [--only sdk|bare|bare_timeouts]"
+            );
+            std::process::exit(2)
+        };
+        match flag.as_str() {
+            "--calls" => calls = value.parse().unwrap_or_else(|_| bad()),
+            "--concurrent-calls" => concurrent_calls = value.parse().unwrap_or_else(|_| bad()),
+            "--rounds" => rounds = value.parse().unwrap_or_else(|_| bad()),
+            "--only" if VARIANTS.contains(&value.as_str()) => only = Some(value),
+            _ => bad(),
+        }
+    }
+
+    let fixture = Fixture::new(0);
+    let user_bytes = fixture.user_len();
+    let addr = spawn_thread(fixture);
+    let registry = threecx_ops::registry();
+    let client = sdk_client(addr);
+    let bare = Bare::new(addr);
+    let bare_timeouts = Bare::with_sdk_timeouts(addr);
+    let rt = client_runtime();
+    // One call of a variant.
+    let call = |variant: &str| -> std::pin::Pin<Box<dyn Future<Output = Value> + '_>> {
+        match variant {
+            "sdk" => Box::pin(sdk_get_user(registry, &client)),
+            "bare" => Box::pin(bare.get_user()),
+            _ => Box::pin(bare_timeouts.get_user()),
+        }
+    };
+
+    // Token, validator compilation and connection pools warmed before any timing.
+    rt.block_on(async {
+        for v in VARIANTS {
+            sequential(200, || call(v)).await;
+            concurrent(1_000, || call(v)).await;
+        }
+    });
+
+    if let Some(only) = only {
+        let took = rt.block_on(concurrent(concurrent_calls, || call(&only)));
+        let per_s = concurrent_calls as f64 / took.as_secs_f64();
+        println!("{only}_calls_per_s={per_s:.0}");
+        return;
+    }
+
+    let mut seq: [Samples; 3] = Default::default();
+    let mut con: [Samples; 3] = Default::default();
+    for _ in 0..rounds {
+        rt.block_on(async {
+            for (i, v) in VARIANTS.iter().enumerate() {
+                record(&mut seq[i], sequential(calls, || call(v))).await;
+            }
+            for (i, v) in VARIANTS.iter().enumerate() {
+                record(&mut con[i], concurrent(concurrent_calls, || call(v))).await;
+            }
+        });
+    }
+    assert_eq!(client.token_fetches(), 1, "one token for the whole run");
+
+    let us_per_call = |d: Duration, n: u64| d.as_secs_f64() * 1e6 / n as f64;
+    println!("user_bytes={user_bytes}");
+    println!("rounds={rounds}");
+    println!("seq_calls={calls}");
+    println!("concurrency={CONCURRENCY}");
+    println!("con_calls={concurrent_calls}");
+    for (i, v) in VARIANTS.iter().enumerate() {
+        let (s, c) = (&seq[i], &con[i]);
+        println!("seq_{v}_total_ms={:.1}", s.wall().as_secs_f64() * 1e3);
+        println!("seq_{v}_cpu_us_per_call={:.2}", us_per_call(s.cpu(), calls));
+        println!(
+            "con_{v}_calls_per_s={:.0}",
+            concurrent_calls as f64 / c.wall().as_secs_f64()
+        );
+        println!(
+            "con_{v}_cpu_us_per_call={:.2}",
+            us_per_call(c.cpu(), concurrent_calls)
+        );
+    }
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!("seq_ratio={:.3}", ratio(seq[0].wall(), seq[1].wall()));
+    println!("seq_cpu_ratio={:.3}", ratio(seq[0].cpu(), seq[1].cpu()));
+    // Throughput ratio: SDK calls/s over bare calls/s = bare time over SDK time.
+    println!("con_ratio={:.3}", ratio(con[1].wall(), con[0].wall()));
+    println!("con_cpu_ratio={:.3}", ratio(con[1].cpu(), con[0].cpu()));
+}
