@@ -168,41 +168,46 @@ impl Client {
     /// Sends `req` to `url` (which must be on the PBX: callers check the origin). The one path
     /// every request takes.
     pub(crate) async fn send(&self, req: &PreparedRequest, url: &str) -> Result<Response> {
+        self.send_decoded(req, url, success).await
+    }
+
+    /// [`Client::send`] with the successful answer turned into `T` by `decode` (e.g. a page of
+    /// typed items straight from the body's bytes). A decoding error classed as
+    /// [`Fault::Lost`] (garbled answer) is retried like any lost answer; one classed as
+    /// [`Fault::Final`] is returned at once.
+    pub(crate) async fn send_decoded<T>(
+        &self,
+        req: &PreparedRequest,
+        url: &str,
+        decode: Decoder<T>,
+    ) -> Result<T> {
         let headers = extra_headers(req)?;
-        let limit = self.inner.config.call_timeout();
-        let deadline = tokio::time::Instant::now() + limit;
-        let attempts = self.send_with_retries(req, url, &headers, deadline);
-        match tokio::time::timeout_at(deadline, attempts).await {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::debug!(
-                    method = req.method.as_str(),
-                    path = %req.path_and_query,
-                    limit_ms = limit.as_millis() as u64,
-                    "call timed out (call_timeout)"
-                );
-                Err(Error::Timeout {
-                    after: limit,
-                    during: DURING_CALL,
-                })
-            }
-        }
+        // No timer over the whole call (one per request is enough, and timers are a visible
+        // part of a loopback call's cost): each exchange gets min(timeout, time left) as its
+        // own limit, token waits are bounded by the time left, and the retry policy never
+        // sleeps past it.
+        let deadline = tokio::time::Instant::now() + self.inner.config.call_timeout();
+        self.send_with_retries(req, url, &headers, deadline, decode)
+            .await
     }
 
     /// Attempts until one succeeds or [`Policy::decide`] (or the budget) says stop.
-    async fn send_with_retries(
+    async fn send_with_retries<T>(
         &self,
         req: &PreparedRequest,
         url: &str,
         headers: &HeaderMap,
         deadline: tokio::time::Instant,
-    ) -> Result<Response> {
+        decode: Decoder<T>,
+    ) -> Result<T> {
         let inner = &*self.inner;
         let mut attempt = 1;
         // One token refresh per call, however many attempts it takes.
         let mut refreshed = false;
         loop {
-            let outcome = self.attempt(req, url, headers, &mut refreshed).await;
+            let outcome = self
+                .attempt(req, url, headers, &mut refreshed, decode, deadline)
+                .await;
             let (error, fault) = match outcome {
                 Ok(response) => {
                     inner.budget.deposit();
@@ -258,26 +263,24 @@ impl Client {
     /// One attempt: a token, the exchange, and after a 401 (unless `refreshed` says this call
     /// already did so) a new token and one more exchange. A failure comes with what it means for
     /// retrying.
-    async fn attempt(
+    async fn attempt<T>(
         &self,
         req: &PreparedRequest,
         url: &str,
         headers: &HeaderMap,
         refreshed: &mut bool,
-    ) -> Attempt {
+        decode: Decoder<T>,
+        deadline: tokio::time::Instant,
+    ) -> Attempt<T> {
         let inner = &*self.inner;
 
-        let token = inner
-            .tokens
-            .get(&inner.http, &inner.config)
-            .await
-            .map_err(token_fault)?;
+        let token = self.token_until(deadline).await?;
         let answer = self
-            .exchange(req, url, headers, &token)
+            .exchange(req, url, headers, &token, deadline)
             .await
             .map_err(exchange_fault)?;
         if answer.status != StatusCode::UNAUTHORIZED || *refreshed {
-            return finish(req, answer, &token);
+            return finish(req, answer, &token, decode);
         }
         *refreshed = true;
 
@@ -291,16 +294,35 @@ impl Client {
             "access token rejected; fetching a new one and retrying once"
         );
         inner.tokens.invalidate(&token);
-        let token = inner
-            .tokens
-            .get(&inner.http, &inner.config)
-            .await
-            .map_err(token_fault)?;
+        let token = self.token_until(deadline).await?;
         let answer = self
-            .exchange(req, url, headers, &token)
+            .exchange(req, url, headers, &token, deadline)
             .await
             .map_err(exchange_fault)?;
-        finish(req, answer, &token)
+        finish(req, answer, &token, decode)
+    }
+
+    /// A token, waiting for one at most until the call's `deadline`.
+    async fn token_until(&self, deadline: tokio::time::Instant) -> Attempt<Arc<Token>> {
+        let inner = &*self.inner;
+        let fetch = inner.tokens.get(&inner.http, &inner.config);
+        match tokio::time::timeout_at(deadline, fetch).await {
+            Ok(token) => token.map_err(token_fault),
+            Err(_) => Err(Box::new((self.call_timed_out(), Fault::Final))),
+        }
+    }
+
+    /// The error of a call that ran out of `call_timeout`.
+    fn call_timed_out(&self) -> Error {
+        let limit = self.inner.config.call_timeout();
+        tracing::debug!(
+            limit_ms = limit.as_millis() as u64,
+            "call timed out (call_timeout)"
+        );
+        Error::Timeout {
+            after: limit,
+            during: DURING_CALL,
+        }
     }
 
     /// One HTTP exchange: request out, whole answer in.
@@ -310,15 +332,32 @@ impl Client {
         url: &str,
         headers: &HeaderMap,
         token: &Token,
+        deadline: tokio::time::Instant,
     ) -> Result<Answer> {
         let config = &self.inner.config;
+        // The attempt's limit, cut short by the end of the call.
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Err(self.call_timed_out());
+        }
+        let limit = config.timeout().min(left);
+        let timed_out = |e: reqwest::Error| {
+            if e.is_timeout() && !e.is_connect() && limit < config.timeout() {
+                self.call_timed_out()
+            } else {
+                map_send_error(e, config, DURING_API)
+            }
+        };
         let mut builder = self
             .inner
             .http
             .request(reqwest_method(req.method), url)
-            .headers(headers.clone())
             .header(AUTHORIZATION, token.authorization())
-            .header(ACCEPT, "application/json");
+            .header(ACCEPT, "application/json")
+            .timeout(limit);
+        if !headers.is_empty() {
+            builder = builder.headers(headers.clone());
+        }
         if let Some(body) = &req.body {
             builder = builder
                 .header(CONTENT_TYPE, "application/json")
@@ -326,16 +365,10 @@ impl Client {
         }
 
         let started = Instant::now();
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| map_send_error(e, config, DURING_API))?;
+        let mut response = builder.send().await.map_err(timed_out)?;
         let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| map_send_error(e, config, DURING_API))?;
+        let headers = std::mem::take(response.headers_mut());
+        let body = response.bytes().await.map_err(timed_out)?;
         tracing::debug!(
             method = req.method.as_str(),
             path = %req.path_and_query,
@@ -347,19 +380,41 @@ impl Client {
         Ok(Answer {
             status,
             headers,
-            body: body.to_vec(),
+            // Without a copy when the buffer is not shared.
+            body: Vec::from(body),
         })
     }
 }
 
 /// The outcome of one attempt; a failure says what it means for retrying (boxed: failures are
 /// the rare path and the error is large).
-type Attempt = std::result::Result<Response, Box<(Error, Fault)>>;
+type Attempt<T> = std::result::Result<T, Box<(Error, Fault)>>;
 
-struct Answer {
+/// Turns a successful (2xx) answer into the call's result; an error says whether the answer
+/// was garbled ([`Fault::Lost`]) or just not what was asked for ([`Fault::Final`]).
+pub(crate) type Decoder<T> = fn(&PreparedRequest, Answer, &Token) -> Attempt<T>;
+
+pub(crate) struct Answer {
     status: StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body, when it is a JSON document for a request that expects one: not empty, not a
+    /// 204, not a download, and labelled JSON.
+    pub(crate) fn json_body(&self, req: &PreparedRequest) -> Option<&[u8]> {
+        let labelled_json = self
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_json_type);
+        (self.status != StatusCode::NO_CONTENT
+            && !self.body.is_empty()
+            && req.response != ResponseKind::Download
+            && labelled_json)
+            .then_some(self.body.as_slice())
+    }
 }
 
 fn reqwest_method(m: Method) -> reqwest::Method {
@@ -390,13 +445,14 @@ fn extra_headers(req: &PreparedRequest) -> Result<HeaderMap> {
 }
 
 /// Maps a complete answer to the result of the attempt.
-fn finish(req: &PreparedRequest, answer: Answer, token: &Token) -> Attempt {
+fn finish<T>(
+    req: &PreparedRequest,
+    answer: Answer,
+    token: &Token,
+    decode: Decoder<T>,
+) -> Attempt<T> {
     if answer.status.is_success() {
-        // A 2xx that cannot be what was asked for (invalid JSON, an HTML page): the request
-        // reached the PBX and the answer was garbled on the way back, as with a truncated body.
-        // Like a lost answer, it is retried where sending again is harmless (retry_safe) and
-        // never otherwise.
-        success(req, answer, token).map_err(|e| Box::new((e, Fault::Lost)))
+        decode(req, answer, token)
     } else {
         Err(Box::new((
             failure(req, &answer, token),
@@ -458,7 +514,15 @@ fn token_fault(error: Error) -> Box<(Error, Fault)> {
     Box::new((error, fault))
 }
 
-fn success(req: &PreparedRequest, answer: Answer, token: &Token) -> Result<Response> {
+/// The [`Decoder`] of [`Client::send`]. A 2xx that cannot be what was asked for (invalid JSON,
+/// an HTML page): the request reached the PBX and the answer was garbled on the way back, as
+/// with a truncated body. Like a lost answer, it is retried where sending again is harmless
+/// (retry_safe) and never otherwise.
+pub(crate) fn success(req: &PreparedRequest, answer: Answer, token: &Token) -> Attempt<Response> {
+    decode_response(req, answer, token).map_err(|e| Box::new((e, Fault::Lost)))
+}
+
+fn decode_response(req: &PreparedRequest, answer: Answer, token: &Token) -> Result<Response> {
     let status = answer.status.as_u16();
     if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
         return Ok(Response::Empty { status });
@@ -466,13 +530,12 @@ fn success(req: &PreparedRequest, answer: Answer, token: &Token) -> Result<Respo
     let content_type = answer
         .headers
         .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let json_type = content_type.as_deref().map(is_json_type);
+        .and_then(|v| v.to_str().ok());
+    let json_type = content_type.map(is_json_type);
 
     // An HTML page where an API answer was expected is a proxy's error, login or maintenance
     // page (the XAPI never answers HTML), not a file to hand to the caller as the result.
-    if req.response != ResponseKind::Download && content_type.as_deref().is_some_and(is_html_type) {
+    if req.response != ResponseKind::Download && content_type.is_some_and(is_html_type) {
         return Err(Error::Decode {
             what: format!("{} {}", req.method, req.path_and_query),
             message: format!(
@@ -482,9 +545,11 @@ fn success(req: &PreparedRequest, answer: Answer, token: &Token) -> Result<Respo
             ),
         });
     }
-    let download = |content_type: Option<String>, bytes: Vec<u8>| {
+    let download = |content_type: Option<&str>, bytes: Vec<u8>| {
         Response::Download(Download {
-            content_type: content_type.unwrap_or_else(|| "application/octet-stream".to_owned()),
+            content_type: content_type
+                .unwrap_or("application/octet-stream")
+                .to_owned(),
             file_name: answer
                 .headers
                 .get(reqwest::header::CONTENT_DISPOSITION)
@@ -509,26 +574,23 @@ fn success(req: &PreparedRequest, answer: Answer, token: &Token) -> Result<Respo
     }
 }
 
-/// The media type of a `Content-Type` value, parameters dropped, lower case.
-fn media_type(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+/// The media type of a `Content-Type` value, parameters dropped (compare it ignoring case).
+fn media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
 }
 
 /// `text/html` or `application/xhtml+xml`, with or without parameters.
 fn is_html_type(content_type: &str) -> bool {
     let media = media_type(content_type);
-    media == "text/html" || media == "application/xhtml+xml"
+    media.eq_ignore_ascii_case("text/html") || media.eq_ignore_ascii_case("application/xhtml+xml")
 }
 
 /// `application/json`, `application/json; odata.metadata=minimal`, `application/problem+json`.
 fn is_json_type(content_type: &str) -> bool {
     let media = media_type(content_type);
-    media == "application/json" || media == "text/json" || media.ends_with("+json")
+    media.eq_ignore_ascii_case("application/json")
+        || media.eq_ignore_ascii_case("text/json")
+        || media.len() > 5 && media.as_bytes()[media.len() - 5..].eq_ignore_ascii_case(b"+json")
 }
 
 fn failure(req: &PreparedRequest, answer: &Answer, token: &Token) -> Error {

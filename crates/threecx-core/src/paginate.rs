@@ -10,13 +10,17 @@
 //! `$skip` advanced by them, so a capped server still gets read to the end.
 
 use futures_util::Stream;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::client::Client;
+use crate::client::{Answer, Client};
 use crate::error::{Error, Result};
 use crate::request::{pointer, Location, Method, PreparedRequest, RequestTemplate, ResponseKind};
 use crate::response::Response;
+use crate::retry::Fault;
+use crate::token::Token;
 
 const TOP: &str = "$top";
 const SKIP: &str = "$skip";
@@ -39,7 +43,19 @@ impl Client {
         input: Map<String, Value>,
         page_size: u32,
     ) -> impl Stream<Item = Result<Value>> + Send + 'static {
-        let pager = Pager::new(self.clone(), template, input, page_size);
+        self.paginate_as::<Value>(template, input, page_size)
+    }
+
+    /// [`Client::paginate`] with each item decoded into `T` (e.g. a generated model) straight
+    /// from the page's bytes, without an intermediate [`Value`] tree. An item that does not
+    /// fit `T` is an [`Error::Decode`] naming the request, and ends the stream.
+    pub fn paginate_as<T: DeserializeOwned + Send + 'static>(
+        &self,
+        template: &'static RequestTemplate,
+        input: Map<String, Value>,
+        page_size: u32,
+    ) -> impl Stream<Item = Result<T>> + Send + 'static {
+        let pager = Pager::<T>::new(self.clone(), template, input, page_size);
         futures_util::stream::try_unfold(pager, |mut pager| async move {
             match pager.next_item().await? {
                 Some(item) => Ok(Some((item, pager))),
@@ -60,7 +76,7 @@ enum Next {
     Done,
 }
 
-struct Pager {
+struct Pager<T> {
     client: Client,
     template: &'static RequestTemplate,
     input: Map<String, Value>,
@@ -75,13 +91,13 @@ struct Pager {
     asked: Option<u64>,
     /// Items received for the last `$top`/`$skip` request, next links included.
     received: u64,
-    page: std::vec::IntoIter<Value>,
+    page: std::vec::IntoIter<T>,
     next: Next,
     /// The URL of the last next-link page, to catch a server sending the same link again.
     last_link: Option<String>,
 }
 
-impl Pager {
+impl<T: DeserializeOwned> Pager<T> {
     fn new(
         client: Client,
         template: &'static RequestTemplate,
@@ -138,7 +154,7 @@ impl Pager {
         }
     }
 
-    async fn next_item(&mut self) -> Result<Option<Value>> {
+    async fn next_item(&mut self) -> Result<Option<T>> {
         if let Next::Start(problem @ Some(_)) = &mut self.next {
             let problem = problem.take();
             self.next = Next::Done;
@@ -171,8 +187,8 @@ impl Pager {
             asked = Some(top);
         }
         let req = self.template.build(&self.input)?;
-        let response = self.client.execute(&req).await?;
-        let (items, next_link) = collection(response, &req)?;
+        let url = self.client.url_of(&req);
+        let (items, next_link) = self.client.send_decoded(&req, &url, page::<T>).await?;
         let got = items.len() as u64;
         self.skip += got;
         self.asked = asked;
@@ -216,8 +232,7 @@ impl Pager {
             response: ResponseKind::Collection,
             retry_safe: true,
         };
-        let response = self.client.send(&req, &url).await?;
-        let (items, next_link) = collection(response, &req)?;
+        let (items, next_link) = self.client.send_decoded(&req, &url, page::<T>).await?;
         let got = items.len() as u64;
         // The link's items belong to the request that led to it: `$skip` moves on past them.
         self.skip += got;
@@ -268,8 +283,60 @@ pub(crate) fn resolve_next_link(api_root: &str, link: &str) -> Result<(String, S
     Ok((full, relative))
 }
 
-/// The items and next link of a collection page.
-fn collection(response: Response, req: &PreparedRequest) -> Result<(Vec<Value>, Option<String>)> {
+/// The items and next link of one collection page.
+type Page<T> = (Vec<T>, Option<String>);
+
+/// An OData collection answer, decoded in one pass; other members (`@odata.context`,
+/// `@odata.count`) are skipped.
+#[derive(Deserialize)]
+struct CollectionBody<T> {
+    value: Vec<T>,
+    /// Kept loose: anything but a non-blank string means no next page.
+    #[serde(rename = "@odata.nextLink", default)]
+    next_link: Option<Value>,
+}
+
+/// The [`Decoder`](crate::client::Decoder) of a collection page. A JSON answer is decoded
+/// straight into `T`; anything else (no content, no content type, an HTML page, a file) goes
+/// the way of every answer first. Invalid JSON is a garbled answer ([`Fault::Lost`]: retried
+/// where safe); valid JSON that is not a collection of `T` is final.
+fn page<T: DeserializeOwned>(
+    req: &PreparedRequest,
+    answer: Answer,
+    token: &Token,
+) -> std::result::Result<Page<T>, Box<(Error, Fault)>> {
+    let decode_error = |message: String| Error::Decode {
+        what: format!("{} {}", req.method, req.path_and_query),
+        message,
+    };
+    let Some(body) = answer.json_body(req) else {
+        let response = crate::client::success(req, answer, token)?;
+        return collection(response, req).map_err(|e| Box::new((e, Fault::Final)));
+    };
+    match serde_json::from_slice::<CollectionBody<T>>(body) {
+        Ok(page) => {
+            let next_link = match page.next_link {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
+                _ => None,
+            };
+            Ok((page.value, next_link))
+        }
+        Err(e) if e.is_data() => Err(Box::new((
+            decode_error(format!(
+                "expected an OData collection {{\"value\": [...]}} of {} ({e})",
+                std::any::type_name::<T>()
+            )),
+            Fault::Final,
+        ))),
+        Err(e) => Err(Box::new((
+            decode_error(format!("the PBX sent invalid JSON ({e})")),
+            Fault::Lost,
+        ))),
+    }
+}
+
+/// The items and next link of a collection page decoded the generic way.
+fn collection<T: DeserializeOwned>(response: Response, req: &PreparedRequest) -> Result<Page<T>> {
     let not_collection = |got: &str| Error::Decode {
         what: format!("{} {}", req.method, req.path_and_query),
         message: format!("expected an OData collection {{\"value\": [...]}}, got {got}"),
@@ -286,7 +353,12 @@ fn collection(response: Response, req: &PreparedRequest) -> Result<(Vec<Value>, 
                 _ => None,
             };
             match obj.remove("value") {
-                Some(Value::Array(items)) => Ok((items, next_link)),
+                Some(Value::Array(items)) => items
+                    .into_iter()
+                    .map(serde_json::from_value)
+                    .collect::<std::result::Result<Vec<T>, _>>()
+                    .map(|items| (items, next_link))
+                    .map_err(|e| not_collection(&format!("items that do not fit ({e})"))),
                 _ => Err(not_collection("an object without a \"value\" array")),
             }
         }

@@ -52,15 +52,28 @@ pub(crate) struct Token {
     expires_at: Instant,
     /// Unique within the process: identifies the token when invalidating it.
     id: u64,
+    /// `Bearer <token>`, built once rather than for every request (a 3CX token is ~1 KB).
+    authorization: HeaderValue,
 }
 
 impl Token {
-    /// The `Authorization` header value, marked sensitive so HTTP-level debug output hides it.
+    fn new(value: SecretString, refresh_at: Instant, expires_at: Instant, id: u64) -> Token {
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", value.expose_secret()))
+            .expect("checked to be visible ASCII when fetched or read");
+        // Marked sensitive so HTTP-level debug output hides it.
+        authorization.set_sensitive(true);
+        Token {
+            value,
+            refresh_at,
+            expires_at,
+            id,
+            authorization,
+        }
+    }
+
+    /// The `Authorization` header value (sensitive: hidden from HTTP-level debug output).
     pub(crate) fn authorization(&self) -> HeaderValue {
-        let mut v = HeaderValue::from_str(&format!("Bearer {}", self.value.expose_secret()))
-            .expect("checked to be visible ASCII when fetched");
-        v.set_sensitive(true);
-        v
+        self.authorization.clone()
     }
 
     /// The raw token, to scrub it from any text that could be shown.
@@ -309,12 +322,12 @@ impl TokenCache {
                     expires_at_ms: started_ms + fetched.lifetime.as_millis() as u64,
                     lifetime_ms: fetched.lifetime.as_millis() as u64,
                 };
-                let token = Arc::new(Token {
-                    value: fetched.value,
-                    refresh_at: started + fetched.lifetime.saturating_sub(margin),
-                    expires_at: started + fetched.lifetime,
-                    id: NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
-                });
+                let token = Arc::new(Token::new(
+                    fetched.value,
+                    started + fetched.lifetime.saturating_sub(margin),
+                    started + fetched.lifetime,
+                    NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
+                ));
                 tracing::debug!(
                     lifetime_s = fetched.lifetime.as_secs(),
                     refresh_margin_s = margin.as_secs(),
@@ -392,12 +405,12 @@ impl TokenCache {
             return None;
         }
         let now = Instant::now();
-        Some(Arc::new(Token {
-            value: SecretString::from(stored.access_token.clone()),
-            refresh_at: now + (remaining - margin),
-            expires_at: now + remaining,
-            id: NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
-        }))
+        Some(Arc::new(Token::new(
+            SecretString::from(stored.access_token.clone()),
+            now + (remaining - margin),
+            now + remaining,
+            NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
+        )))
     }
 
     /// Forgets `token` after the PBX rejected it, unless another task already replaced it (then
@@ -840,12 +853,12 @@ mod tests {
 
     #[test]
     fn token_debug_is_redacted() {
-        let t = Token {
-            value: SecretString::from("tok-ABC"),
-            refresh_at: Instant::now(),
-            expires_at: Instant::now(),
-            id: 1,
-        };
+        let t = Token::new(
+            SecretString::from("tok-ABC"),
+            Instant::now(),
+            Instant::now(),
+            1,
+        );
         let dbg = format!("{t:?}");
         assert!(!dbg.contains("tok-ABC"), "{dbg}");
         assert!(format!("{:?}", t.authorization()).contains("Sensitive"));
@@ -853,12 +866,12 @@ mod tests {
 
     fn cached(cache: &TokenCache, value: &str, refresh_in: Duration, expires_in: Duration) {
         let now = Instant::now();
-        *cache.current.write().unwrap() = Some(Arc::new(Token {
-            value: SecretString::from(value),
-            refresh_at: now + refresh_in,
-            expires_at: now + expires_in,
-            id: NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
-        }));
+        *cache.current.write().unwrap() = Some(Arc::new(Token::new(
+            SecretString::from(value),
+            now + refresh_in,
+            now + expires_in,
+            NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
+        )));
     }
 
     #[tokio::test]
@@ -899,12 +912,7 @@ mod tests {
         assert!(refresh_in <= Duration::from_secs(3540), "{refresh_in:?}");
 
         // Invalidating a token that was already replaced keeps the replacement.
-        let stale = Token {
-            value: SecretString::from("old"),
-            refresh_at: Instant::now(),
-            expires_at: Instant::now(),
-            id: 0,
-        };
+        let stale = Token::new(SecretString::from("old"), Instant::now(), Instant::now(), 0);
         cache.invalidate(&stale);
         assert_eq!(cache.get(&http, &config).await.unwrap().secret(), "new");
         cache.invalidate(&t);

@@ -367,3 +367,90 @@ async fn a_non_collection_answer_is_a_decode_error() {
         other => panic!("expected Error::Decode, got {other:?}"),
     }
 }
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct TypedUser {
+    #[serde(rename = "Id")]
+    id: u64,
+}
+
+#[tokio::test]
+async fn typed_items_are_decoded_straight_from_each_page() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    let mut first = users(0..100);
+    first["@odata.context"] = json!("$metadata#Users");
+    first["@odata.count"] = json!(150);
+    mount_page(&server, 100, 0, first).await;
+    mount_page(&server, 100, 100, users(100..150)).await;
+
+    let client = client(&server, "paginate-typed");
+    let items: Vec<TypedUser> = client
+        .paginate_as::<TypedUser>(&LIST_USERS, obj(json!({})), 100)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        items,
+        (0..150).map(|id| TypedUser { id }).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn an_item_that_does_not_fit_the_type_is_a_final_decode_error() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    // Valid JSON of the wrong shape: asking again would give the same answer, so it is asked once.
+    mount_page(
+        &server,
+        100,
+        0,
+        json!({"value": [{"Id": 1}, {"Id": "two"}]}),
+    )
+    .await;
+
+    let client = client(&server, "paginate-typed-mismatch");
+    let e = client
+        .paginate_as::<TypedUser>(&LIST_USERS, obj(json!({})), 100)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    match &e {
+        Error::Decode { what, message } => {
+            assert!(what.contains("/Users"), "{what}");
+            assert!(message.contains("OData collection"), "{message}");
+        }
+        other => panic!("expected Decode, got {other:?}"),
+    }
+    assert_eq!(client.retries(), 0);
+}
+
+#[tokio::test]
+async fn a_garbled_page_is_asked_for_again() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    // First answer cut short (invalid JSON, labelled JSON), then the whole page.
+    Mock::given(method("GET"))
+        .and(path("/xapi/v1/Users"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_raw(r#"{"value": [{"Id": 0}, {"Id""#, "application/json"),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/xapi/v1/Users"))
+        .respond_with(json_response(users(0..3)))
+        .mount(&server)
+        .await;
+
+    let client = client(&server, "paginate-typed-garbled");
+    let items: Vec<TypedUser> = client
+        .paginate_as::<TypedUser>(&LIST_USERS, obj(json!({})), 100)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(client.retries(), 1);
+}

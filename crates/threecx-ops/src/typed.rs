@@ -1,7 +1,7 @@
 //! Typed calls: thin wrappers that serialise an action struct to the by-name input object and
 //! then take exactly the by-name path (validate → build → send).
 
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -48,14 +48,5 @@ pub fn paginate<A: TypedList>(
     page_size: u32,
 ) -> Result<impl Stream<Item = Result<A::Item>> + Send + 'static> {
     let input = to_input(action)?;
-    let what = A::ACTION.meta.action;
-    let items = crate::registry().paginate(client, A::ACTION, input, page_size)?;
-    Ok(items.map(move |item| {
-        item.and_then(|v| {
-            serde_json::from_value(v).map_err(|e| Error::Decode {
-                what: what.to_owned(),
-                message: e.to_string(),
-            })
-        })
-    }))
+    crate::registry().paginate_as::<A::Item>(client, A::ACTION, input, page_size)
 }

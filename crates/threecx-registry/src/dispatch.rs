@@ -86,6 +86,18 @@ impl Registry {
         input: Value,
         page_size: u32,
     ) -> Result<impl Stream<Item = Result<Value>> + Send + 'static> {
+        self.paginate_as::<Value>(client, op, input, page_size)
+    }
+
+    /// [`Registry::paginate`] with each item decoded into `T` (e.g. the generated model of the
+    /// collection) straight from the page's bytes.
+    pub fn paginate_as<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        client: &Client,
+        op: &'static dyn Operation,
+        input: Value,
+        page_size: u32,
+    ) -> Result<impl Stream<Item = Result<T>> + Send + 'static> {
         self.validate(op, &input)?;
         let template = op
             .template()
@@ -103,7 +115,7 @@ impl Registry {
         let Value::Object(input) = input else {
             return Err(not_an_object());
         };
-        Ok(client.paginate(template, input, page_size))
+        Ok(client.paginate_as::<T>(template, input, page_size))
     }
 }
 
