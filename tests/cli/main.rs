@@ -12,3 +12,4 @@ mod list_describe;
 mod paging_and_downloads;
 mod readme;
 mod sandbox;
+mod terminal;
