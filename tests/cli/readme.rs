@@ -163,17 +163,15 @@ fn run_server_example(example: &str, mut args: Vec<String>) {
             let _ = tx.send(line);
         }
     });
-    let first = if serve {
-        rx.recv_timeout(SANDBOX_START_LIMIT)
-    } else {
+    if !serve {
         writeln!(
             stdin,
             r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"readme","version":"0"}}}}}}"#
         )
         .unwrap();
-        rx.recv_timeout(SANDBOX_START_LIMIT)
-    };
-    let first = first.unwrap_or_else(|_| {
+    }
+    // serve prints its address; mcp answers the initialize request.
+    let first = rx.recv_timeout(SANDBOX_START_LIMIT).unwrap_or_else(|_| {
         let _ = child.kill();
         panic!("README example `{example}` did not answer within {SANDBOX_START_LIMIT:?}")
     });

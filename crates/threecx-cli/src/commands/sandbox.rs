@@ -32,11 +32,7 @@ pub fn run(args: &SandboxArgs) -> CliResult {
     };
     // Several threads: a client paging through a million rows and the answers being computed
     // should not wait on each other.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::local(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve_until_interrupted(config))
+    server_runtime()?.block_on(serve_until_interrupted(config))
 }
 
 /// What [`threecx_sandbox::serve_forever`] does (start, print the banner, wait for Ctrl-C, stop
@@ -109,7 +105,16 @@ pub fn start_for_command(
 
 /// A current-thread runtime, for one command's requests (and its `--sandbox`, if any).
 pub fn command_runtime() -> CliResult<Runtime> {
-    tokio::runtime::Builder::new_current_thread()
+    runtime(tokio::runtime::Builder::new_current_thread())
+}
+
+/// A multi-thread runtime, for commands that serve until stopped (`sandbox`, `serve`).
+pub fn server_runtime() -> CliResult<Runtime> {
+    runtime(tokio::runtime::Builder::new_multi_thread())
+}
+
+fn runtime(mut builder: tokio::runtime::Builder) -> CliResult<Runtime> {
+    builder
         .enable_all()
         .build()
         .map_err(|e| CliError::local(format!("cannot start the async runtime: {e}")))

@@ -18,10 +18,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult {
     let key = api_key(args)?;
     let conn = Connection::resolve(global)?;
     // Several threads: one slow PBX call must not hold up the other callers.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::local(format!("cannot start the async runtime: {e}")))?;
+    let runtime = super::sandbox::server_runtime()?;
     let session = Session::open(&runtime, global, conn, args.timeout)?;
     let state = GatewayState::new(session.client.clone(), key)?
         .max_body_bytes(args.max_body)
