@@ -20,7 +20,7 @@ struct Cli {
 enum Command {
     /// Import an OpenAPI document (file or http(s) URL) into the schemas/ format.
     Import(ImportArgs),
-    /// Generate the Rust code of threecx-ops from schemas/.
+    /// Generate the Rust code of threecx-ops and the n8n node's data from schemas/.
     Generate(GenerateArgs),
     /// Regenerate schemas/ and the generated code in a temporary directory; fail, naming every
     /// file, if the committed ones differ.
@@ -35,6 +35,9 @@ struct GenerateArgs {
     /// Output directory; it is made to hold exactly the generated files.
     #[arg(long, default_value = "crates/threecx-ops/src/generated")]
     out: PathBuf,
+    /// Output directory of the n8n node's data; it is made to hold exactly the generated files.
+    #[arg(long, default_value = "integrations/n8n-nodes-threecx/generated")]
+    n8n_out: PathBuf,
 }
 
 #[derive(Args)]
@@ -48,6 +51,9 @@ struct CheckArgs {
     /// The committed generated code.
     #[arg(long, default_value = "crates/threecx-ops/src/generated")]
     generated: PathBuf,
+    /// The committed n8n node data.
+    #[arg(long, default_value = "integrations/n8n-nodes-threecx/generated")]
+    n8n: PathBuf,
     /// 3CX version, as given to `import`.
     #[arg(long, value_name = "X.Y.Z")]
     threecx_version: Option<String>,
@@ -144,7 +150,11 @@ fn run_import(args: ImportArgs) -> Result<(), String> {
 }
 
 fn run_generate(args: GenerateArgs) -> Result<(), String> {
-    let s = generate::generate(&args.schemas, &args.out).map_err(|e| e.to_string())?;
+    let out = generate::OutDirs {
+        rust: &args.out,
+        n8n: &args.n8n_out,
+    };
+    let s = generate::generate(&args.schemas, out).map_err(|e| e.to_string())?;
     for warning in &s.warnings {
         eprintln!("warning: {warning}");
     }
@@ -157,7 +167,7 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
         s.write.files,
         s.write.bytes,
         s.write.lines,
-        args.out.display(),
+        format_args!("{} and {}", args.out.display(), args.n8n_out.display()),
         s.write.written,
         s.write.removed.len()
     );
@@ -175,13 +185,15 @@ fn run_check(args: CheckArgs) -> Result<(), String> {
         insecure: args.insecure,
         schemas: args.schemas,
         generated: args.generated,
+        n8n: args.n8n,
     };
     let differences = generate::check::check(&options).map_err(|e| e.to_string())?;
     if differences.is_empty() {
         println!(
-            "up to date: {} and {} match a fresh import + generate of {}",
+            "up to date: {}, {} and {} match a fresh import + generate of {}",
             options.schemas.display(),
             options.generated.display(),
+            options.n8n.display(),
             options.spec
         );
         return Ok(());

@@ -22,6 +22,8 @@ pub struct CheckOptions {
     pub schemas: PathBuf,
     /// The committed generated code (`crates/threecx-ops/src/generated`).
     pub generated: PathBuf,
+    /// The committed n8n node data (`integrations/n8n-nodes-threecx/generated`).
+    pub n8n: PathBuf,
 }
 
 /// Every file that differs from a fresh regeneration; empty when all is up to date. Paths are
@@ -30,13 +32,18 @@ pub fn check(options: &CheckOptions) -> Result<Vec<Difference>, Error> {
     let tmp = TempDir::new("threecx-codegen-check")?;
     let fresh_schemas = tmp.path().join("schemas");
     let fresh_generated = tmp.path().join("generated");
+    let fresh_n8n = tmp.path().join("n8n");
 
     let raw = openapi::load(&options.spec, options.insecure)
         .map_err(|e| Error::new(format!("import: {e}")))?;
     let rendered = import::render(&raw, options.threecx_version.as_deref(), &options.rules)
         .map_err(|e| Error::new(format!("import: {e}")))?;
     import::write_dir(&fresh_schemas, &rendered).map_err(|e| Error::new(format!("import: {e}")))?;
-    super::generate(&fresh_schemas, &fresh_generated)
+    let out = super::OutDirs {
+        rust: &fresh_generated,
+        n8n: &fresh_n8n,
+    };
+    super::generate(&fresh_schemas, out)
         .map_err(|e| e.context("generate from the fresh schemas"))?;
 
     let mut differences = diff_trees(&options.schemas, &fresh_schemas, &label(&options.schemas))?;
@@ -45,6 +52,7 @@ pub fn check(options: &CheckOptions) -> Result<Vec<Difference>, Error> {
         &fresh_generated,
         &label(&options.generated),
     )?);
+    differences.extend(diff_trees(&options.n8n, &fresh_n8n, &label(&options.n8n))?);
     Ok(differences)
 }
 

@@ -9,11 +9,15 @@
 //! - `model_defs.rs`: the models' JSON Schemas, registered as `threecx_registry::ModelDefs`;
 //! - `actions/mod.rs` and `actions/<resource>.rs`: per action an input struct, a static
 //!   `threecx_registry::HttpAction`, its `inventory` registration and `TypedAction` impl.
+//!
+//! The same stage writes the data of the n8n node (`integrations/n8n-nodes-threecx/generated/`,
+//! see [`n8n`]).
 
 pub mod actions;
 pub mod check;
 pub mod emit;
 pub mod models;
+pub mod n8n;
 pub mod rust_names;
 pub mod schemas;
 pub mod types;
@@ -162,10 +166,23 @@ pub fn generate_files(schemas_dir: &Path) -> Result<(Schemas, Files), Error> {
     Ok((schemas, files))
 }
 
-/// The whole stage: reads `schemas_dir`, makes `out_dir` hold exactly the generated files.
-pub fn generate(schemas_dir: &Path, out_dir: &Path) -> Result<Summary, Error> {
+/// Where the generated files go.
+#[derive(Debug, Clone, Copy)]
+pub struct OutDirs<'a> {
+    /// The Rust code (`crates/threecx-ops/src/generated`).
+    pub rust: &'a Path,
+    /// The n8n node's data (`integrations/n8n-nodes-threecx/generated`).
+    pub n8n: &'a Path,
+}
+
+/// The whole stage: reads `schemas_dir`, makes each output directory hold exactly its generated
+/// files.
+pub fn generate(schemas_dir: &Path, out: OutDirs<'_>) -> Result<Summary, Error> {
     let (schemas, files) = generate_files(schemas_dir)?;
-    let write = emit::write_tree(out_dir, &files)?;
+    let n8n_files = n8n::render(&schemas)?;
+    let mut write = emit::write_tree(out.rust, &files, emit::Marker::RUST)?;
+    let n8n_write = emit::write_tree(out.n8n, &n8n_files, emit::Marker::N8N)?;
+    write.add(n8n_write);
     Ok(Summary {
         warnings: warnings(&schemas),
         resources: schemas.resources.len(),
