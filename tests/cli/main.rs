@@ -9,6 +9,7 @@ mod config;
 mod embedding;
 mod errors;
 mod list_describe;
+mod n8n;
 mod paging_and_downloads;
 mod readme;
 mod sandbox;

@@ -1,1 +1,4 @@
-//! Workspace-level tests live in `tests/tests/`; this crate has no library code.
+//! Workspace-level tests live in `tests/tests/` and the suites beside it; this library holds what
+//! several of them share.
+
+pub mod inputs;

@@ -1,10 +1,10 @@
 // Builds dist/: the node, the credential and the dry-run entry point, each one CommonJS file with
 // the runtime and its validator (Ajv) bundled in, so the package has no runtime dependency but
 // n8n-workflow, which n8n itself provides.
+// With --tests, builds test/*.test.ts into dist-test/ instead (for `npm test`).
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 
-rmSync('dist', { recursive: true, force: true });
 const common = {
 	bundle: true,
 	platform: 'node',
@@ -14,6 +14,14 @@ const common = {
 	legalComments: 'linked',
 	logLevel: 'warning',
 };
+if (process.argv.includes('--tests')) {
+	rmSync('dist-test', { recursive: true, force: true });
+	const tests = readdirSync('test').filter((f) => f.endsWith('.test.ts'));
+	await build({ ...common, entryPoints: tests.map((f) => `test/${f}`), outdir: 'dist-test' });
+	process.exit(0);
+}
+
+rmSync('dist', { recursive: true, force: true });
 await build({
 	...common,
 	entryPoints: {
