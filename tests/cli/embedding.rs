@@ -289,23 +289,39 @@ fn mcp_handshake_and_tool_calls_over_stdio() {
 }
 
 #[test]
-fn export_n8n_describes_every_action_with_a_json_period() {
+fn export_n8n_is_the_packages_description_with_a_json_period() {
     let run = threecx(["export", "n8n"]).run();
     run.assert_code(0);
     let export = run.json();
     assert_eq!(export["counts"]["resources"], 132);
     assert_eq!(export["counts"]["operations"], 601);
+    let shows = |p: &Value, key: &str, name: &str| {
+        p["displayOptions"]["show"][key]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|x| x == name))
+    };
     let period = export["properties"]
         .as_array()
         .unwrap()
         .iter()
         .find(|p| {
             p["displayName"] == "Period"
-                && p["displayOptions"]["show"]["resource"][0] == "PurgeSettings"
-                && p["displayOptions"]["show"]["operation"][0] == "PurgeChats"
+                && shows(p, "resource", "PurgeSettings")
+                && shows(p, "operation", "PurgeChats")
         })
         .expect("a Period property for Purge Settings / Purge Chats");
     assert_eq!(period["type"], "json");
+    assert_eq!(period["name"], "period");
+    // The very properties the installed node carries.
+    let package: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../integrations/n8n-nodes-threecx/generated/properties.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(export["properties"], package["properties"]);
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("n8n.json");

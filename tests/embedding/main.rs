@@ -1,10 +1,10 @@
 //! Embedding threecx: the HTTP action gateway (real HTTP through reqwest to the gateway on
 //! 127.0.0.1, the gateway calling the sandbox PBX on 127.0.0.1), the MCP server (a real rmcp
-//! client session), the n8n export, and the User Offboarding extension crate.
+//! client session), and the User Offboarding extension crate. (The n8n node has its own tests in
+//! tests/cli/n8n.)
 
 mod extension;
 mod gateway;
 mod library;
 mod mcp;
-mod n8n;
 mod support;

@@ -191,7 +191,8 @@ pub struct McpArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
-    /// The resources, operations and properties an n8n node is built from, as JSON
+    /// The description of the n8n node (integrations/n8n-nodes-threecx): its resources,
+    /// operations and fields, as JSON
     N8n(ExportArgs),
 }
 

@@ -1,11 +1,11 @@
 //! Embedding threecx in other programs: every 3CX action of the registry offered
 //!
 //! - over HTTP to scripts and automation platforms ([`gateway`]: `threecx serve`),
-//! - to AI agents over the Model Context Protocol ([`mcp`]: `threecx mcp`),
-//! - as the resource / operation / property description an n8n node is built from ([`n8n`]:
-//!   `threecx export n8n`).
+//! - to AI agents over the Model Context Protocol ([`mcp`]: `threecx mcp`).
 //!
-//! All three are thin layers over one [`threecx_registry::Registry`] (by default
+//! (n8n has a node of its own, generated from `schemas/`: `integrations/n8n-nodes-threecx`.)
+//!
+//! Both are thin layers over one [`threecx_registry::Registry`] (by default
 //! [`threecx_ops::registry()`], which also holds the actions of any linked extension crate) and
 //! one [`threecx_core::Client`]: names in any spelling, inputs validated against the action's
 //! JSON Schema before anything is sent, destructive actions refused unless confirmed, and the
@@ -25,7 +25,6 @@
 pub mod catalog;
 pub mod gateway;
 pub mod mcp;
-pub mod n8n;
 pub mod openapi;
 
 /// The MCP SDK this crate serves with, re-exported so callers (and tests) use the same version.
