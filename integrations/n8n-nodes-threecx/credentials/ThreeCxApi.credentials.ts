@@ -13,10 +13,13 @@ import { excerpt } from '../src/errors';
 
 /**
  * A 3CX API client (3CX admin console → Integrations → API): the PBX URL, the client's ID and
- * secret. The access token is fetched with the client-credentials form post and cached in the
- * credential (3CX keeps one active token per client); the node fetches a new one when the cached
- * one has expired (3CX's `expires_in`: minutes before 20.0.9, seconds since) and once when the
- * PBX answers 401.
+ * secret. The access token is fetched with the client-credentials form post (preAuthentication)
+ * and cached in the credential, where n8n stores it (3CX keeps one active token per client). The
+ * node asks for a new one when the cached one's lifetime has run out (3CX's `expires_in`:
+ * minutes before 20.0.9, seconds since) and once when the PBX answers 401.
+ *
+ * A private certificate authority: n8n's request helper takes no CA per request, so start n8n
+ * with NODE_EXTRA_CA_CERTS (Node.js's own setting) rather than ignoring TLS issues.
  */
 export class ThreeCxApi implements ICredentialType {
 	name = 'threeCxApi';
@@ -57,15 +60,9 @@ export class ThreeCxApi implements ICredentialType {
 			name: 'allowUnauthorizedCerts',
 			type: 'boolean',
 			default: false,
-			description: "Whether to connect even if the PBX's TLS certificate cannot be verified",
-		},
-		{
-			displayName: 'CA Certificate',
-			name: 'ca',
-			type: 'string',
-			typeOptions: { password: true, rows: 4 },
-			default: '',
-			description: 'PEM certificate of a private certificate authority that signed the PBX certificate',
+			description:
+				"Whether to connect even if the PBX's TLS certificate cannot be verified. For a private certificate authority, " +
+				"prefer starting n8n with NODE_EXTRA_CA_CERTS=/path/to/ca.pem, which keeps verification on",
 		},
 		{
 			displayName: 'Access Token',
@@ -95,7 +92,6 @@ export class ThreeCxApi implements ICredentialType {
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
 			skipSslCertificateValidation: credentials.allowUnauthorizedCerts === true,
-			...(credentials.ca ? { agentOptions: { ca: String(credentials.ca) } } : {}),
 		})) as { statusCode: number; body: unknown };
 		const text = typeof response.body === 'string' ? response.body : JSON.stringify(response.body ?? '');
 		if (response.statusCode < 200 || response.statusCode > 299) {

@@ -29,7 +29,19 @@ export class AuthError extends Error {
 		readonly status?: number,
 	) {
 		super(message);
+		// Recognised by name too: the credential and the node are bundled separately.
+		this.name = AUTH_ERROR;
 	}
+}
+
+export const AUTH_ERROR = 'ThreeCxAuthError';
+
+/** The AuthError in `e` or in its cause (n8n wraps errors of preAuthentication). */
+export function authErrorIn(e: unknown): { message: string; status?: number } | undefined {
+	for (let x = e as { name?: unknown; cause?: unknown } | undefined, i = 0; x && i < 4; x = x.cause as typeof x, i++) {
+		if (x.name === AUTH_ERROR) return x as unknown as { message: string; status?: number };
+	}
+	return undefined;
 }
 
 /** The message of a request refused with 401 although its token was fresh. */

@@ -7,4 +7,5 @@
 
 mod conformance;
 mod package;
+mod real_n8n;
 mod unit;

@@ -17,7 +17,7 @@ import { action as findAction, type Action } from '../../src/catalog';
 import { call, confirm, items, prepare, type Connection, type Output } from '../../src/call';
 import { ApiError, InvalidInput, NotConfirmed } from '../../src/errors';
 import { inputFromParameters } from '../../src/parameters';
-import { AuthError, REFUSED_FRESH_TOKEN } from '../../src/token';
+import { AuthError, authErrorIn, REFUSED_FRESH_TOKEN } from '../../src/token';
 import { NetworkError, type HttpRequest, type HttpResponse, type Transport } from '../../src/transport';
 import { normaliseBaseUrl } from '../../src/url';
 
@@ -98,16 +98,17 @@ function asObject(value: unknown): IDataObject {
 }
 
 /**
- * Sends through n8n's request helper with the credential's token: n8n runs the credential's
- * preAuthentication when the cached token is missing and once more on a 401. A token whose
- * lifetime has run out is refreshed before the request rather than after a refusal.
+ * Sends through n8n's request helper with the credential's token. n8n runs the credential's
+ * preAuthentication (and stores the new token in the credential) whenever the token it is given
+ * is empty: so it is emptied when its lifetime has run out, and once after a 401 (3CX keeps one
+ * token per client: another client may have replaced ours; a request refused with 401 was not
+ * carried out, so sending it again is safe). Status errors are the pipeline's to read.
  */
 function n8nTransport(ctx: IExecuteFunctions, credentials: ICredentialDataDecryptedObject): Transport {
 	// One object for the whole execution: n8n writes a refreshed token into it.
 	const data: ICredentialDataDecryptedObject = { ...credentials };
 	const nodeCredential = ctx.getNode().credentials?.[CREDENTIAL];
-	return async (request: HttpRequest): Promise<HttpResponse> => {
-		if (!data.accessToken || Number(data.tokenRefreshAt ?? 0) <= Date.now()) data.accessToken = '';
+	const send = async (request: HttpRequest) => {
 		const options: IHttpRequestOptions = {
 			method: request.method as IHttpRequestOptions['method'],
 			url: request.url,
@@ -116,45 +117,39 @@ function n8nTransport(ctx: IExecuteFunctions, credentials: ICredentialDataDecryp
 			json: false,
 			encoding: 'arraybuffer',
 			returnFullResponse: true,
-			ignoreHttpStatusErrors: { ignore: true, except: [401] },
+			ignoreHttpStatusErrors: true,
 			skipSslCertificateValidation: data.allowUnauthorizedCerts === true,
-			...(data.ca ? { agentOptions: { ca: String(data.ca) } } : {}),
 		};
-		let response: { statusCode: number; headers: Record<string, unknown>; body: unknown };
 		try {
-			response = await ctx.helpers.httpRequestWithAuthentication.call(ctx, CREDENTIAL, options, {
+			return (await ctx.helpers.httpRequestWithAuthentication.call(ctx, CREDENTIAL, options, {
 				credentialsDecrypted: { id: nodeCredential?.id ?? '', name: nodeCredential?.name ?? '', type: CREDENTIAL, data },
-			});
+			})) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
 		} catch (e) {
-			const status = statusOf(e);
-			if (status === 401) throw new AuthError(REFUSED_FRESH_TOKEN, 401);
-			if (e instanceof AuthError) throw e;
-			if (status !== undefined) throw new AuthError(authMessage(e), status);
+			const auth = authErrorIn(e);
+			if (auth) throw new AuthError(auth.message, auth.status);
 			throw e; // no answer: the pipeline decides what that means for this action
 		}
-		const headers: Record<string, string> = {};
-		for (const [name, value] of Object.entries(response.headers ?? {})) headers[name.toLowerCase()] = String(value);
-		const body = response.body;
-		return {
-			status: response.statusCode,
-			headers,
-			body: Buffer.isBuffer(body) ? body : body instanceof ArrayBuffer ? Buffer.from(body) : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body ?? '')),
-		};
 	};
-}
-
-/** The HTTP status an n8n request error carries, if an answer was received. */
-function statusOf(e: unknown): number | undefined {
-	const err = e as { httpCode?: unknown; response?: { status?: unknown }; cause?: { response?: { status?: unknown } } };
-	for (const candidate of [err?.response?.status, err?.cause?.response?.status, err?.httpCode]) {
-		const n = Number(candidate);
-		if (Number.isInteger(n) && n >= 100 && n <= 599) return n;
-	}
-	return undefined;
-}
-
-function authMessage(e: unknown): string {
-	return (e as Error)?.message ?? String(e);
+	return async (request: HttpRequest): Promise<HttpResponse> => {
+		for (let attempt = 0; ; attempt++) {
+			if (attempt > 0 || !data.accessToken || Number(data.tokenRefreshAt ?? 0) <= Date.now()) data.accessToken = '';
+			const response = await send(request);
+			if (response.statusCode === 401 && attempt === 0) continue;
+			if (response.statusCode === 401) throw new AuthError(REFUSED_FRESH_TOKEN, 401);
+			const headers: Record<string, string> = {};
+			for (const [name, value] of Object.entries(response.headers ?? {})) headers[name.toLowerCase()] = String(value);
+			const body = response.body;
+			return {
+				status: response.statusCode,
+				headers,
+				body: Buffer.isBuffer(body)
+					? body
+					: body instanceof ArrayBuffer
+						? Buffer.from(body)
+						: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body ?? '')),
+			};
+		}
+	};
 }
 
 /** The n8n error for a failure of item `i`: 3CX's message and details, or what to check. */
