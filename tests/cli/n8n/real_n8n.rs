@@ -467,3 +467,134 @@ fn workflows_in_real_n8n_against_the_sandbox() {
         setup.as_secs_f64()
     );
 }
+
+/// Kills `n8n start` when the test ends, panics included.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What `n8n start` serves the editor: the node types it loaded (needs a logged-in user).
+async fn loaded_types(base: &str) -> (Duration, Value, Value) {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let deadline = started + COMMAND_TIMEOUT;
+    while http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .map_or(true, |r| !r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "n8n start: no /healthz");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let healthy = started.elapsed();
+    // The REST routes come up a little after /healthz.
+    let cookie = loop {
+        let r = http
+            .post(format!("{base}/rest/owner/setup"))
+            .json(
+                &json!({"email": "owner@example.com", "firstName": "O", "lastName": "W",
+                "password": "Passw0rd!xyz"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        // Until the route exists, the editor's pages answer instead (without a session).
+        if let Some(cookie) = r.headers().get("set-cookie").filter(|_| r.status().is_success()) {
+            break cookie.to_str().unwrap().split(';').next().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "n8n start: owner set-up refused");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let get = |path: &str| {
+        http.get(format!("{base}{path}"))
+            .header("Cookie", &cookie)
+            .send()
+    };
+    let nodes: Value = get("/types/nodes.json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let credentials: Value = get("/types/credentials.json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (healthy, nodes, credentials)
+}
+
+#[test]
+fn the_packed_node_loads_in_a_fresh_n8n_with_every_resource_and_operation() {
+    let folder = UserFolder::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = Server(
+        folder
+            .command(&["start"])
+            .env("N8N_PORT", port.to_string())
+            .env("N8N_LISTEN_ADDRESS", "127.0.0.1")
+            .env("N8N_SECURE_COOKIE", "false")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("n8n start"),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (healthy, nodes, credentials) =
+        runtime.block_on(loaded_types(&format!("http://127.0.0.1:{port}")));
+
+    let node = nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == NODE_TYPE)
+        .expect("n8n loaded the 3CX node");
+    assert_eq!(node["displayName"], "3CX");
+    let properties = node["properties"].as_array().unwrap();
+    // n8n adds a "Custom API Call" entry to each list for credentials with generic auth.
+    let real = |p: &Value| {
+        p["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["value"] != "__CUSTOM_API_CALL__")
+            .count()
+    };
+    let resources: usize = properties
+        .iter()
+        .filter(|p| p["name"] == "resource")
+        .map(real)
+        .sum();
+    let operations: usize = properties
+        .iter()
+        .filter(|p| p["name"] == "operation")
+        .map(real)
+        .sum();
+    println!(
+        "n8n loaded {NODE_TYPE}: {resources} resources, {operations} operations; /healthz after {:.1} s",
+        healthy.as_secs_f64()
+    );
+    assert_eq!((resources, operations), (132, 601));
+    assert!(
+        credentials
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "threeCxApi"),
+        "the 3CX API credential type is loaded"
+    );
+}

@@ -22,6 +22,8 @@ import { NetworkError, type HttpRequest, type HttpResponse, type Transport } fro
 import { normaliseBaseUrl } from '../../src/url';
 
 const CREDENTIAL = 'threeCxApi';
+/** The entry n8n adds to each operation list of nodes whose credential has generic auth. */
+const CUSTOM_API_CALL = '__CUSTOM_API_CALL__';
 
 export class ThreeCx implements INodeType {
 	description: INodeTypeDescription = {
@@ -48,7 +50,16 @@ export class ThreeCx implements INodeType {
 		for (let i = 0; i < count; i++) {
 			try {
 				conn.base = normaliseBaseUrl(String(credentials.url ?? ''));
-				const action = findAction(this.getNodeParameter('operation', i) as string);
+				const operation = this.getNodeParameter('operation', i) as string;
+				if (operation === CUSTOM_API_CALL) {
+					throw new NodeOperationError(this.getNode(), 'Custom API Call is not an operation of this node', {
+						itemIndex: i,
+						description:
+							"Use n8n's HTTP Request node with the 3CX API credential (Authentication: Predefined Credential Type) " +
+							'for a request of your own; every action of the API is an operation here.',
+					});
+				}
+				const action = findAction(operation);
 				const input = inputFromParameters(action, (name, fallback) => this.getNodeParameter(name, i, fallback));
 				const prepared = prepare(action, input);
 				confirm(prepared, action.destructive && this.getNodeParameter('confirm', i, false) === true);
