@@ -5,6 +5,7 @@
 //! offset (`threecx_tests::inputs::enrich`).
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
@@ -195,4 +196,37 @@ fn the_entry_point_takes_names_in_any_spelling_and_refuses_bad_input() {
     let out = dry_run(&["Purge Settings", "Purge Chat", "{}"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("PurgeChats"));
+}
+
+#[test]
+fn the_readmes_dry_run_line_prints_what_the_cli_prints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lines: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("node integrations/n8n-nodes-threecx/dist/dry-run.js"))
+        .collect();
+    assert!(!lines.is_empty(), "the README shows the n8n dry run");
+    super::package::built();
+    for line in lines {
+        let words = shell_words::split(line).unwrap();
+        let out = Command::new(&words[0])
+            .args(&words[1..])
+            .current_dir(&root)
+            .env_remove("THREECX_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let node: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut cli = vec!["call", words[2].as_str(), words[3].as_str()];
+        if let Some(input) = words.get(4) {
+            cli.extend(["--input", input.as_str()]);
+        }
+        cli.extend(["--dry-run", "--output", "json"]);
+        assert_eq!(node, threecx(cli).run().json(), "{line}");
+    }
 }

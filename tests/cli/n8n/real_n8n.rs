@@ -505,8 +505,18 @@ async fn loaded_types(base: &str) -> (Duration, Value, Value) {
             .await
             .unwrap();
         // Until the route exists, the editor's pages answer instead (without a session).
-        if let Some(cookie) = r.headers().get("set-cookie").filter(|_| r.status().is_success()) {
-            break cookie.to_str().unwrap().split(';').next().unwrap().to_owned();
+        if let Some(cookie) = r
+            .headers()
+            .get("set-cookie")
+            .filter(|_| r.status().is_success())
+        {
+            break cookie
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned();
         }
         assert!(Instant::now() < deadline, "n8n start: owner set-up refused");
         tokio::time::sleep(Duration::from_millis(200)).await;
