@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{call, client, ok, small, start, status, Raw};
+use crate::support::{call, client, ok, small, start, status, without_context, Raw};
 
 fn ids(page: &Value) -> Vec<i64> {
     page["value"]
@@ -38,7 +38,10 @@ async fn users_create_get_update_list_delete() {
         json!({"Number": "555", "$select": ["Id", "FirstName"]}),
     )
     .await;
-    assert_eq!(by_number, json!({"Id": id, "FirstName": "Ada"}));
+    assert_eq!(
+        without_context(by_number),
+        json!({"Id": id, "FirstName": "Ada"})
+    );
 
     let updated = call(
         &c,
@@ -156,7 +159,7 @@ async fn groups_create_get_update_list_delete() {
     )
     .await;
     assert_eq!(
-        page,
+        without_context(page),
         json!({"@odata.count": 1, "value": [{"Id": id, "Name": "Late shift"}]})
     );
     let page = ok(

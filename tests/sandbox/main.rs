@@ -10,4 +10,5 @@ mod every_action;
 mod faults;
 mod history;
 mod persistence;
+mod rules;
 mod support;

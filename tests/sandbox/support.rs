@@ -62,6 +62,14 @@ pub async fn ok(client: &Client, resource: &str, action: &str, input: Value) -> 
         .unwrap_or_else(|e| panic!("{resource} / {action} {input}: {e}"))
 }
 
+/// An answer without its `@odata.context` (entity, list and singleton answers carry one).
+pub fn without_context(mut v: Value) -> Value {
+    if let Value::Object(o) = &mut v {
+        o.remove("@odata.context");
+    }
+    v
+}
+
 /// The HTTP status of an API error (panics on anything else).
 pub fn status(e: &Error) -> u16 {
     match e {

@@ -16,8 +16,10 @@ use crate::config::SandboxConfig;
 use crate::faults::FaultState;
 use crate::gen::{self, hash, hash_str};
 use crate::history::{self, RowContext, Timeline};
+use crate::odata::filter::equal as filter_equal;
 use crate::odata::query::{collection, QueryOptions};
 use crate::routes::{RouteError, RouteTable};
+use crate::rules;
 use crate::store::Data;
 use crate::time;
 use crate::RequestRecord;
@@ -180,6 +182,12 @@ impl App {
             }
         };
         let op = matched.op;
+        if !req.body.iter().all(u8::is_ascii_whitespace) && !is_json((req.header)("Content-Type")) {
+            return Reply::error(
+                415,
+                "The request body must be JSON: send it with Content-Type: application/json",
+            );
+        }
         let mut input: Map<String, Value> = matched
             .params
             .into_iter()
@@ -201,7 +209,35 @@ impl App {
             raw_path: req.path,
             query: req.query.unwrap_or(""),
         };
-        self.dispatch(&call)
+        let mut reply = self.dispatch(&call);
+        if let (200..=299, ReplyBody::Json(Value::Object(body)), Some(context)) =
+            (reply.status, &mut reply.body, self.context(op))
+        {
+            body.entry("@odata.context")
+                .or_insert(Value::String(context));
+        }
+        reply
+    }
+
+    /// `@odata.context` of an entity-set, entity or singleton answer: the metadata URL and what
+    /// the answer is (`$metadata#Users`, `$metadata#Users/$entity`, `$metadata#SystemStatus`).
+    /// Function and action results go without one (their context names an EDM type the sandbox
+    /// does not model).
+    fn context(&self, op: &dyn Operation) -> Option<String> {
+        let template = op.template().expect("routes only hold templates");
+        let what = match (op.meta().kind, shape(template.path)) {
+            (
+                ActionKind::Get | ActionKind::Create,
+                Shape::Keyed(set, _) | Shape::Alternate(set, _),
+            ) => {
+                format!("{set}/$entity")
+            }
+            (ActionKind::Create, Shape::Set(set)) => format!("{set}/$entity"),
+            (ActionKind::List, Shape::Navigation(set, _, nav)) => format!("{set}/{nav}"),
+            (ActionKind::List | ActionKind::Get, Shape::Set(set)) => set.to_owned(),
+            _ => return None,
+        };
+        Some(format!("{}{API_ROOT}/$metadata#{what}", self.base_url))
     }
 
     /// Adds the query options, headers and body of `req` to the path parameters in `input`.
@@ -300,6 +336,13 @@ impl App {
             ("Users", "BatchDelete") => Some(self.batch_delete(call)),
             ("Users", "GetFirstAvailableExtensionNumber") => Some(self.first_available()),
             ("SystemStatus", "GetSystemStatus") => Some(self.system_status(call)),
+            ("LicenseStatus", "GetLicenseStatus") => Some(self.license_status(call)),
+            ("Defs", "GetSystemParameters") => Some(self.system_parameters(call)),
+            ("Fax", "InitFax") => Some(self.init_dn(call, "Fax", None)),
+            ("Trunks", "InitTrunk") => Some(self.init_dn(call, "Trunks", Some("template"))),
+            ("Trunks", "InitMasterBridge" | "InitSlaveBridge") => {
+                Some(self.init_dn(call, "Trunks", None))
+            }
             ("ReportCallLogData", "GetCallLogData") => Some(self.call_log(call)),
             ("CallHistoryView", "ListCallHistoryView") => Some(self.history_list(
                 call,
@@ -387,8 +430,12 @@ impl App {
     // ----- the entity store -----
 
     fn options(&self, call: &Call<'_>, def: Option<&SetDef>) -> Result<QueryOptions, Reply> {
-        QueryOptions::from_input(call.input, def.map(|d| &d.properties))
-            .map_err(|e| Reply::error(400, e))
+        let q = QueryOptions::from_input(call.input, def.map(|d| &d.properties));
+        match def {
+            Some(def) => q.and_then(|q| q.navigation(call.input, &def.navigation)),
+            None => q,
+        }
+        .map_err(|e| Reply::error(400, e))
     }
 
     fn list_rows(&self, call: &Call<'_>, def: &SetDef) -> Reply {
@@ -402,7 +449,16 @@ impl App {
             .get(&def.name)
             .map(|t| t.rows.as_slice())
             .unwrap_or(&[]);
-        let page = q.apply(rows);
+        let page = if def.name == "Groups" {
+            // Members derive from the users; filters may look at them too.
+            let derived: Vec<Value> = rows
+                .iter()
+                .map(|r| self.with_derived(def, &data, r.clone()))
+                .collect();
+            q.apply(&derived)
+        } else {
+            q.apply(rows)
+        };
         Reply::json(
             200,
             collection(page.items, q.count.then_some(page.matched), None),
@@ -420,10 +476,11 @@ impl App {
         let Some(parent) = data
             .tables
             .get(&def.name)
-            .and_then(|t| t.position(prop, &key).map(|i| &t.rows[i]))
+            .and_then(|t| t.position(prop, &key).map(|i| t.rows[i].clone()))
         else {
             return not_found(&def.name, prop, &key);
         };
+        let parent = self.with_derived(def, &data, parent);
         let items: &[Value] = match parent.get(nav) {
             Some(Value::Array(items)) => items,
             _ => &[],
@@ -457,7 +514,7 @@ impl App {
             .get(&def.name)
             .and_then(|t| t.position(prop, &key).map(|i| t.rows[i].clone()))
         {
-            Some(row) => Reply::json(200, q.project(row)),
+            Some(row) => Reply::json(200, self.present(def, &data, row, &q)),
             None => not_found(&def.name, prop, &key),
         }
     }
@@ -466,75 +523,83 @@ impl App {
         let Some(Value::Object(body)) = call.input.get("body") else {
             return Reply::error(400, "The request body must be the entity as a JSON object");
         };
-        if let Err(r) = check_properties(def, body) {
+        if let Err(r) = self.check_body(def, body) {
             return r;
         }
         let mut data = lock(&self.data);
-        let used = used_numbers(&data);
-        let table = data.tables.entry(def.name.clone()).or_default();
-        let mut row = match gen::blank(
-            &def.schema,
-            &def.schema,
-            hash(&[self.config.seed, table.next_id as u64]),
-        ) {
+        let mut row = match gen::defaults(&def.schema, &def.schema) {
             Value::Object(o) => o,
             _ => Map::new(),
         };
         for (k, v) in body {
-            if !k.starts_with('@') {
+            if stored(def, k) {
                 row.insert(k.clone(), v.clone());
             }
         }
+        if def.dn {
+            if !body.contains_key("Number") {
+                row.remove("Number");
+            }
+            if let Err(r) = rules::number_for_new_dn(&mut row, &data, self.catalog) {
+                return r;
+            }
+        }
+        if def.name == "Users" {
+            if let Err(r) = rules::user_groups(&mut row, &data, true) {
+                return r;
+            }
+        }
+        let members = match body.get("Members").filter(|_| def.name == "Groups") {
+            Some(m) => match rules::member_numbers(&data, m) {
+                Ok(numbers) => Some(numbers),
+                Err(r) => return r,
+            },
+            None => None,
+        };
+        let table = data.tables.entry(def.name.clone()).or_default();
         match &def.key {
             Some((key, _)) if def.integer_key() => {
-                row.insert(key.clone(), Value::from(table.next_id));
+                row.insert(key.clone(), Value::from(table.next_id.max(1)));
             }
             Some((key, _)) => {
                 let value = row.get(key).cloned().unwrap_or(Value::Null);
                 if value.is_null() || value == json!("") {
-                    return Reply::error(
-                        400,
-                        format!("The key property '{key}' of {} is required", def.name),
-                    );
+                    return rules::refuse(key, rules::Warning::Required);
                 }
                 if table.position(key, &value).is_some() {
-                    return Reply::error(
-                        400,
-                        format!("{} with {key} {value} already exists", def.name),
-                    );
+                    return rules::refuse(key, rules::Warning::Duplicate);
                 }
             }
             None => {}
         }
-        if def.alt_keys.iter().any(|a| a == "Number") {
-            match row.get("Number") {
-                None | Some(Value::Null) => {
-                    row.insert(
-                        "Number".to_owned(),
-                        Value::String(first_free(&used).to_string()),
-                    );
-                }
-                Some(n) if table.position("Number", n).is_some() => {
-                    return Reply::error(400, format!("The number {n} is already in use"));
-                }
-                Some(_) => {}
-            }
-        }
         if def.integer_key() {
-            table.next_id += 1;
+            table.next_id = table.next_id.max(1) + 1;
         }
         let row = Value::Object(row);
         table.rows.push(row.clone());
+        if let (Some(numbers), Some(id)) = (members, row.get("Id")) {
+            rules::set_members(&mut data, id, &numbers);
+        }
         let location = def
             .key
             .as_ref()
             .and_then(|(k, lit)| threecx_core::literal::encode_path_literal(row.get(k)?, *lit).ok())
             .map(|k| format!("{}{API_ROOT}/{}({k})", self.base_url, def.name));
-        let reply = Reply::json(201, row);
+        let plain = QueryOptions::default()
+            .navigation(&Map::new(), &def.navigation)
+            .unwrap_or_default();
+        let shown = self.present(def, &data, row, &plain);
+        let reply = Reply::json(201, shown);
         match location {
             Some(l) => reply.header("Location", l),
             None => reply,
         }
+    }
+
+    /// Refuses properties the entity type does not have and flag values it does not know.
+    fn check_body(&self, def: &SetDef, body: &Map<String, Value>) -> Result<(), Reply> {
+        check_properties(def, body)?;
+        rules::check_flags(&Value::Object(body.clone()), &def.schema, &def.schema)
     }
 
     fn update_row(&self, call: &Call<'_>, def: &SetDef, param: &str) -> Reply {
@@ -549,30 +614,53 @@ impl App {
             None | Some(Value::Null) => Map::new(),
             Some(_) => return Reply::error(400, "The request body must be a JSON object"),
         };
-        if let Err(r) = check_properties(def, &body) {
+        if let Err(r) = self.check_body(def, &body) {
             return r;
         }
         let mut data = lock(&self.data);
-        let Some(table) = data.tables.get_mut(&def.name) else {
+        let Some(i) = data
+            .tables
+            .get(&def.name)
+            .and_then(|t| t.position(&prop, &key))
+        else {
             return not_found(&def.name, &prop, &key);
         };
-        let Some(i) = table.position(&prop, &key) else {
-            return not_found(&def.name, &prop, &key);
-        };
-        if let Some(n) = body
-            .get("Number")
-            .filter(|_| def.alt_keys.iter().any(|a| a == "Number"))
-        {
-            if table.position("Number", n).is_some_and(|j| j != i) {
-                return Reply::error(400, format!("The number {n} is already in use"));
+        let stored = data.tables[&def.name].rows[i].clone();
+        if def.dn {
+            if let Err(r) = rules::number_unchanged(&stored, &body) {
+                return r;
             }
         }
-        if let Value::Object(row) = &mut table.rows[i] {
-            for (k, v) in body {
-                if k != prop && !k.starts_with('@') {
-                    row.insert(k, v);
-                }
+        let mut updated = match stored {
+            Value::Object(row) => row,
+            _ => Map::new(),
+        };
+        for (k, v) in &body {
+            if *k != prop
+                && !k.starts_with('@')
+                && !(def.navigation.contains(k) && def.name != "Users")
+            {
+                updated.insert(k.clone(), v.clone());
             }
+        }
+        if def.name == "Users"
+            && (body.contains_key("Groups") || body.contains_key("PrimaryGroupId"))
+        {
+            if let Err(r) = rules::user_groups(&mut updated, &data, false) {
+                return r;
+            }
+        }
+        let members = match body.get("Members").filter(|_| def.name == "Groups") {
+            Some(m) => match rules::member_numbers(&data, m) {
+                Ok(numbers) => Some(numbers),
+                Err(r) => return r,
+            },
+            None => None,
+        };
+        let id = updated.get("Id").cloned();
+        data.tables.get_mut(&def.name).expect("found above").rows[i] = Value::Object(updated);
+        if let (Some(numbers), Some(id)) = (members, id) {
+            rules::set_members(&mut data, &id, &numbers);
         }
         Reply::empty(204)
     }
@@ -586,11 +674,37 @@ impl App {
         };
         match table.position(prop, &key) {
             Some(i) => {
-                table.rows.remove(i);
+                let row = table.rows.remove(i);
+                if def.name == "Groups" {
+                    if let Some(id) = row.get("Id") {
+                        rules::forget_group(&mut data, id);
+                    }
+                }
                 Reply::empty(204)
             }
             None => not_found(&def.name, prop, &key),
         }
+    }
+
+    /// A stored row as the API shows it: a group with its members (derived from its users),
+    /// navigation properties only when `$expand`ed, then `$select`.
+    fn present(&self, def: &SetDef, data: &Data, row: Value, q: &QueryOptions) -> Value {
+        let row = self.with_derived(def, data, row);
+        q.project(row)
+    }
+
+    /// Adds what is derived rather than stored (a group's `Members`).
+    fn with_derived(&self, def: &SetDef, data: &Data, mut row: Value) -> Value {
+        if def.name == "Groups" {
+            let members = row
+                .get("Id")
+                .map(|id| rules::members_of(data, id))
+                .unwrap_or_default();
+            if let Value::Object(o) = &mut row {
+                o.insert("Members".to_owned(), Value::Array(members));
+            }
+        }
+        row
     }
 
     fn get_singleton(&self, call: &Call<'_>, name: &str) -> Reply {
@@ -706,8 +820,96 @@ impl App {
         let data = lock(&self.data);
         Reply::json(
             200,
-            json!({"Number": first_free(&used_numbers(&data)).to_string()}),
+            json!({"Number": rules::first_free_number(&data, self.catalog)}),
         )
+    }
+
+    /// The licence facts every answer that carries them agrees on (SystemStatus, LicenseStatus,
+    /// GetSystemParameters): the emulated version, one edition, one key.
+    fn license_facts(&self) -> Value {
+        json!({
+            "Version": self.config.emulate_version,
+            "Activated": true,
+            "LicenseActive": true,
+            "ProductCode": LICENSE_PRODUCT_CODE,
+            "LicenseKey": "SANDBOX-0000-0000-0000",
+            "ResellerName": "threecx sandbox",
+            "CompanyName": "threecx sandbox",
+            "ExpirationDate": "2099-12-31T00:00:00Z",
+            "MaintenanceExpiresAt": "2099-12-31T00:00:00Z",
+            "MaxSimCalls": 16,
+            "Support": true,
+            "IsEnterprise": true,
+            "IsProfessional": false,
+            "IsMaintainceExpired": false,
+        })
+    }
+
+    fn license_status(&self, call: &Call<'_>) -> Reply {
+        let def = &self.catalog.singletons["LicenseStatus"];
+        let q = match QueryOptions::from_input(call.input, Some(&def.properties)) {
+            Ok(q) => q,
+            Err(e) => return Reply::error(400, e),
+        };
+        let data = lock(&self.data);
+        let mut value = data
+            .singletons
+            .get("LicenseStatus")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        overlay(&mut value, &self.license_facts(), &def.properties);
+        Reply::json(200, q.project(value))
+    }
+
+    fn system_parameters(&self, call: &Call<'_>) -> Reply {
+        let schema = self.registry.output_schema(call.op);
+        let mut value = gen::value(&schema, &schema, self.seed_of(call.op));
+        let facts = self.license_facts();
+        let names = gen::property_names(&schema, &schema);
+        overlay(
+            &mut value,
+            &json!({"Version": facts["Version"], "FQDN": "sandbox.localhost"}),
+            &names,
+        );
+        if let Some(license) = value.get_mut("License").filter(|l| l.is_object()) {
+            let license_names: std::collections::BTreeSet<String> = license
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            overlay(license, &facts, &license_names);
+        }
+        Reply::json(200, value)
+    }
+
+    /// `Init*` of a DN type: a new entity with defaults and a number no DN uses yet, so that
+    /// Init → Create works again and again. `template` names a parameter that must name an
+    /// existing template (`InitTrunk(template=...)`).
+    fn init_dn(&self, call: &Call<'_>, set: &str, template: Option<&str>) -> Reply {
+        let data = lock(&self.data);
+        if let Some(param) = template {
+            let wanted = call.input.get(param).cloned().unwrap_or(Value::Null);
+            let known = data.tables.get("TrunkTemplates").is_some_and(|t| {
+                t.rows.iter().any(|r| {
+                    ["Id", "Name"]
+                        .iter()
+                        .any(|k| r.get(*k).is_some_and(|v| filter_equal(v, &wanted)))
+                })
+            });
+            if !known {
+                return rules::refuse(param, rules::Warning::NotFound);
+            }
+        }
+        let schema = self.registry.output_schema(call.op);
+        let mut value = gen::defaults(&schema, &schema);
+        if let Value::Object(o) = &mut value {
+            let number = rules::first_free_number(&data, self.catalog);
+            o.insert("Number".to_owned(), Value::String(number));
+            if let Some(def) = self.catalog.sets.get(set) {
+                o.retain(|k, _| !def.navigation.contains(k));
+            }
+            o.insert("Id".to_owned(), Value::from(0));
+        }
+        Reply::json(200, value)
     }
 
     fn system_status(&self, call: &Call<'_>) -> Reply {
@@ -723,13 +925,7 @@ impl App {
         };
         let users = data.rows("Users") as i64;
         let trunks = data.rows("Trunks") as i64;
-        let facts = json!({
-            "Version": self.config.emulate_version,
-            "Activated": true,
-            "LicenseActive": true,
-            "ProductCode": "3CXPSSANDBOX",
-            "LicenseKey": "SANDBOX-0000-0000-0000",
-            "ResellerName": "threecx sandbox",
+        let mut facts = json!({
             "FQDN": "sandbox.localhost",
             "Ip": "127.0.0.1",
             "IpV4": "127.0.0.1",
@@ -763,6 +959,9 @@ impl App {
             "ChatUsedSpace": data.chats.visible_total() as i64 * 200,
             "LogUsedSpace": data.calls.visible_total() as i64 * 400,
         });
+        if let (Value::Object(f), Value::Object(license)) = (&mut facts, self.license_facts()) {
+            f.extend(license);
+        }
         for (k, v) in facts.as_object().expect("object literal") {
             if def.is_none_or(|d| d.properties.contains(k)) {
                 status.insert(k.clone(), v.clone());
@@ -1135,21 +1334,39 @@ fn check_properties(def: &SetDef, body: &Map<String, Value>) -> Result<(), Reply
     }
 }
 
-/// Every extension-like number in use (any `Number` of any stored entity).
-fn used_numbers(data: &Data) -> std::collections::BTreeSet<u64> {
-    data.tables
-        .values()
-        .flat_map(|t| t.rows.iter())
-        .filter_map(|r| r.get("Number").and_then(Value::as_str))
-        .filter_map(|n| n.parse().ok())
-        .collect()
+/// Whether body property `k` is kept in the row: annotations and navigation properties are not
+/// (a group's members live in its users), except a user's `Groups`, where membership is kept.
+fn stored(def: &SetDef, k: &str) -> bool {
+    !k.starts_with('@') && (def.name == "Users" || !def.navigation.contains(k))
 }
 
-/// The lowest extension number (from 100) not in `used`.
-fn first_free(used: &std::collections::BTreeSet<u64>) -> u64 {
-    (100..)
-        .find(|n| !used.contains(n))
-        .expect("unbounded range")
+/// Whether a Content-Type is JSON (`application/json`, `...+json`, any parameters); a body
+/// without one is taken as JSON, as 3CX's clients always send it.
+fn is_json(content_type: Option<String>) -> bool {
+    content_type.is_none_or(|ct| {
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        media == "application/json"
+            || (media.starts_with("application/") && media.ends_with("+json"))
+    })
+}
+
+/// The product code of the sandbox's licence (an Enterprise edition).
+const LICENSE_PRODUCT_CODE: &str = "3CXPSENTSANDBOX";
+
+/// Sets the `facts` that `value` (an object) has a property for.
+fn overlay(value: &mut Value, facts: &Value, names: &std::collections::BTreeSet<String>) {
+    if let (Value::Object(v), Value::Object(f)) = (value, facts) {
+        for (k, x) in f {
+            if names.contains(k) {
+                v.insert(k.clone(), x.clone());
+            }
+        }
+    }
 }
 
 fn csv_cell(v: &Value) -> String {
@@ -1206,12 +1423,5 @@ mod tests {
         assert_eq!(csv_cell(&json!("say \"hi\"")), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell(&json!(5)), "5");
         assert_eq!(csv_cell(&Value::Null), "");
-    }
-
-    #[test]
-    fn first_free_number() {
-        let used = [100, 101, 103].into_iter().collect();
-        assert_eq!(first_free(&used), 102);
-        assert_eq!(first_free(&Default::default()), 100);
     }
 }

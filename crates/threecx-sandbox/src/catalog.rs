@@ -31,6 +31,12 @@ pub struct SetDef {
     pub properties: BTreeSet<String>,
     /// Whether the key is an integer (then assigned by the server on create).
     pub integer_key: bool,
+    /// Whether the entity type derives from `DN`: it owns an extension number, and all such
+    /// numbers share one numbering plan.
+    pub dn: bool,
+    /// Navigation properties (`Groups` of a user, `Members` of a group): answered only when
+    /// `$expand`ed, as OData does.
+    pub navigation: BTreeSet<String>,
 }
 
 impl SetDef {
@@ -38,6 +44,51 @@ impl SetDef {
     pub fn integer_key(&self) -> bool {
         self.integer_key
     }
+}
+
+/// The base type of every entity that owns an extension number.
+const DN_MODEL: &str = "DN";
+
+/// Whether `schema` is (or derives, through `$ref` and `allOf`, from) the model `model`.
+fn derives_from(schema: &Value, root: &Value, model: &str, depth: usize) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    if let Some(name) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/$defs/"))
+    {
+        return name == model
+            || root["$defs"]
+                .get(name)
+                .is_some_and(|target| derives_from(target, root, model, depth + 1));
+    }
+    schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .is_some_and(|parts| {
+            parts
+                .iter()
+                .any(|p| derives_from(p, root, model, depth + 1))
+        })
+}
+
+/// The properties of `schema` marked `x-threecx-navigation`.
+fn navigation_properties(schema: &Value, names: &BTreeSet<String>) -> BTreeSet<String> {
+    names
+        .iter()
+        .filter(|name| {
+            gen::property_schema(schema, schema, name).is_some_and(|p| {
+                p.get("x-threecx-navigation") == Some(&Value::Bool(true))
+                    || p.get("anyOf").and_then(Value::as_array).is_some_and(|b| {
+                        b.iter()
+                            .any(|x| x.get("x-threecx-navigation") == Some(&Value::Bool(true)))
+                    })
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// Whether property `name` of `schema` is an integer.
@@ -212,6 +263,8 @@ impl Catalog {
                     })
                 });
                 let integer_key = key.as_ref().is_some_and(|(k, _)| is_integer(&schema, k));
+                let dn = derives_from(&schema, &schema, DN_MODEL, 0);
+                let navigation = navigation_properties(&schema, &properties);
                 catalog.sets.insert(
                     name.clone(),
                     SetDef {
@@ -221,6 +274,8 @@ impl Catalog {
                         schema,
                         properties,
                         integer_key,
+                        dn,
+                        navigation,
                     },
                 );
             } else if let Some(schema) = p.singleton {
@@ -273,5 +328,31 @@ mod tests {
         assert!(c.singletons.contains_key("AISettings"));
         assert!(c.singletons.contains_key("SystemStatus"));
         assert!(!c.singletons.contains_key("Users"));
+    }
+
+    #[test]
+    fn dn_sets_come_from_the_model_hierarchy() {
+        let c = Catalog::build(threecx_ops::registry());
+        let dn: Vec<&str> = c
+            .sets
+            .values()
+            .filter(|s| s.dn)
+            .map(|s| s.name.as_str())
+            .collect();
+        for set in [
+            "Users",
+            "Groups",
+            "RingGroups",
+            "Queues",
+            "Receptionists",
+            "Fax",
+            "Parkings",
+        ] {
+            assert!(dn.contains(&set), "{set} is a DN set: {dn:?}");
+        }
+        assert!(!dn.contains(&"Backups"), "{dn:?}");
+        assert!(c.sets["Users"].navigation.contains("Groups"));
+        assert!(c.sets["Groups"].navigation.contains("Members"));
+        assert!(!c.sets["Users"].navigation.contains("FirstName"));
     }
 }

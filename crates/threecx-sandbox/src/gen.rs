@@ -161,21 +161,106 @@ pub fn entity(schema: &Value, root: &Value, seed: u64) -> Value {
     .of(schema, "", 0, 0)
 }
 
-/// A new entity's defaults: [`entity`] with every nullable top-level property `null` (what a
-/// create fills in for the properties its body leaves out).
-pub fn blank(schema: &Value, root: &Value, seed: u64) -> Value {
-    let mut v = entity(schema, root, seed);
-    if let Value::Object(o) = &mut v {
-        for (name, field) in o.iter_mut() {
-            let nullable_prop = property_schema(schema, root, name)
-                .and_then(Value::as_object)
-                .is_some_and(nullable);
-            if nullable_prop {
-                *field = Value::Null;
-            }
+/// A new entity's defaults, what a create fills in for the properties its body leaves out and
+/// what `Init*` offers: `false`, `0` (or the minimum), the first enum value, `""` for plain
+/// text, empty lists; `null` only for nullable objects, dates, times and other formatted text.
+pub fn defaults(schema: &Value, root: &Value) -> Value {
+    defaults_at(schema, root, 0)
+}
+
+/// Nested objects are filled in down to this depth (models can be recursive).
+const MAX_DEFAULT_DEPTH: usize = 3;
+
+fn defaults_at(schema: &Value, root: &Value, depth: usize) -> Value {
+    let mut out = Map::new();
+    if depth > MAX_DEFAULT_DEPTH {
+        return Value::Object(out);
+    }
+    for name in property_names(schema, root) {
+        if let Some(p) = property_schema(schema, root, &name) {
+            // A reference to another entity (`PrimaryGroupId`) names none until it is set.
+            let reference = name.ends_with("Id") && name != "Id" && is_nullable(p);
+            let value = if reference {
+                Value::Null
+            } else {
+                default_of(p, root, depth)
+            };
+            out.insert(name, value);
         }
     }
-    v
+    Value::Object(out)
+}
+
+fn is_nullable(schema: &Value) -> bool {
+    schema.as_object().is_some_and(nullable)
+        || schema
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .is_some_and(|b| {
+                b.iter()
+                    .any(|x| x.get("type").and_then(Value::as_str) == Some("null"))
+            })
+}
+
+fn default_of(schema: &Value, root: &Value, depth: usize) -> Value {
+    let nullable_here = schema.as_object().is_some_and(nullable)
+        || schema
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .is_some_and(|b| {
+                b.iter()
+                    .any(|x| x.get("type").and_then(Value::as_str) == Some("null"))
+            });
+    let s = deref(schema, root);
+    if let Some(first) = s
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|v| v.iter().find(|x| !x.is_null()))
+    {
+        return first.clone();
+    }
+    if let Some(first) = s
+        .get("x-threecx-flags")
+        .and_then(Value::as_array)
+        .and_then(|f| f.first())
+    {
+        return first.clone();
+    }
+    let Some(obj) = s.as_object() else {
+        return Value::Null;
+    };
+    match primary_type(obj) {
+        Some("boolean") => Value::Bool(false),
+        Some("integer") => Value::from(
+            obj.get("minimum")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                .max(0),
+        ),
+        Some("number") => Value::from(
+            obj.get("minimum")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0)
+                .max(0.0),
+        ),
+        Some("array") => Value::Array(Vec::new()),
+        Some("string") if obj.contains_key("format") || obj.contains_key("pattern") => {
+            if nullable_here {
+                Value::Null
+            } else {
+                Gen {
+                    root,
+                    seed: 0,
+                    max_depth: 0,
+                }
+                .of(s, "", 0, 0)
+            }
+        }
+        Some("string") => Value::String(String::new()),
+        Some("object") if nullable_here => Value::Null,
+        Some("object") => defaults_at(s, root, depth + 1),
+        _ => Value::Null,
+    }
 }
 
 struct Gen<'a> {

@@ -31,6 +31,7 @@ mod gen;
 mod history;
 pub mod odata;
 mod routes;
+mod rules;
 mod seed;
 mod server;
 mod store;

@@ -10,6 +10,7 @@ use crate::catalog::{Catalog, SetDef};
 use crate::config::SeedSizes;
 use crate::gen::{self, hash, hash_str};
 use crate::history::Timeline;
+use crate::rules;
 use crate::store::{Data, Table};
 
 const FIRST: &[&str] = &[
@@ -85,10 +86,18 @@ pub fn seed_data(catalog: &Catalog, seed: u64, sizes: SeedSizes) -> Data {
     let mut tables = BTreeMap::new();
     // Other extensions (queues, ring groups...) take numbers after the users'.
     let mut next_number = 100 + sizes.users + 100;
+    // Users belong to the groups (each to one, round robin), so groups come first.
+    let groups: Vec<Value> = catalog
+        .sets
+        .get("Groups")
+        .map(|def| (0..sizes.groups).map(|i| group(def, seed, i)).collect())
+        .unwrap_or_default();
     for (name, def) in &catalog.sets {
         let rows: Vec<Value> = match name.as_str() {
-            "Users" => (0..sizes.users).map(|i| user(def, seed, i)).collect(),
-            "Groups" => (0..sizes.groups).map(|i| group(def, seed, i)).collect(),
+            "Users" => (0..sizes.users)
+                .map(|i| user(def, seed, i, &groups))
+                .collect(),
+            "Groups" => groups.clone(),
             _ => (0..OTHER_ROWS)
                 .map(|i| other(def, seed, i, &mut next_number))
                 .collect(),
@@ -130,7 +139,7 @@ fn base(def: &SetDef, seed: u64, i: u64) -> Map<String, Value> {
     }
 }
 
-fn user(def: &SetDef, seed: u64, i: u64) -> Value {
+fn user(def: &SetDef, seed: u64, i: u64, groups: &[Value]) -> Value {
     let mut u = base(def, seed, i);
     let (first, last) = person(seed, i);
     let email_last: String = last
@@ -157,6 +166,10 @@ fn user(def: &SetDef, seed: u64, i: u64) -> Value {
             u.insert(k.clone(), v.clone());
         }
     }
+    if let Some(group) = groups.get((i % groups.len().max(1) as u64) as usize) {
+        u.insert("Groups".to_owned(), json!([rules::membership(group, None)]));
+        u.insert("PrimaryGroupId".to_owned(), group["Id"].clone());
+    }
     Value::Object(u)
 }
 
@@ -173,6 +186,10 @@ fn group(def: &SetDef, seed: u64, i: u64) -> Value {
     g.insert("Id".to_owned(), Value::from(i as i64 + 1));
     g.insert("Name".to_owned(), Value::String(name));
     g.insert("Number".to_owned(), Value::String(format!("GRP{:04}", i)));
+    // The first group is the default one new users join, as 3CX's "DEFAULT" group.
+    g.insert("IsDefault".to_owned(), Value::Bool(i == 0));
+    // Members derive from the users' Groups.
+    g.remove("Members");
     Value::Object(g)
 }
 
@@ -219,6 +236,11 @@ mod tests {
         assert_eq!(a.tables["Users"].next_id, 6);
         assert_eq!(a.tables["Users"].rows[0]["Number"], "100");
         assert_eq!(a.tables["Groups"].rows[1]["Name"], "Support");
+        // Seeded users belong to a seeded group, which is their primary group.
+        let u = &a.tables["Users"].rows[1];
+        assert_eq!(u["PrimaryGroupId"], 2);
+        assert_eq!(u["Groups"][0]["GroupId"], 2);
+        assert_eq!(u["Groups"][0]["Name"], "Support");
         let c = seed_data(&catalog, 4, sizes);
         assert_ne!(a.tables["Users"].rows, c.tables["Users"].rows);
     }

@@ -1,7 +1,8 @@
 //! The `$filter` subset the sandbox understands: comparisons (`eq ne gt ge lt le`), `and`, `or`,
 //! `not`, parentheses, `contains`, `startswith`, `endswith`, `tolower`, `toupper`, `length`;
 //! string literals with `''` escapes, numbers, `true`/`false`/`null`, bare date-times; property
-//! paths such as `Name` or `Props/Language`.
+//! paths such as `Name` or `Props/Language`; the lambda operators over collections,
+//! `Groups/any(g: g/GroupId eq 1)`, `Groups/all(g: g/Rights/RoleName eq 'users')`, `Groups/any()`.
 
 use std::cmp::Ordering;
 
@@ -20,6 +21,13 @@ pub enum Expr {
     Call(Func, Vec<Expr>),
     /// A property path: `["Props", "Language"]`.
     Prop(Vec<String>),
+    /// `path/any(var: body)` (`all` false) or `path/all(var: body)`; `any()` has no body.
+    Lambda {
+        path: Vec<String>,
+        all: bool,
+        var: String,
+        body: Option<Box<Expr>>,
+    },
     Lit(Value),
 }
 
@@ -241,6 +249,9 @@ impl Parser {
             Token::Close | Token::Comma => Err(format!("unexpected {}", show(&token))),
             Token::Word(w) => {
                 if self.tokens.get(self.pos) == Some(&Token::Open) {
+                    if let Some(lambda) = self.lambda(&w)? {
+                        return Ok(lambda);
+                    }
                     let (func, arity) = Func::parse(&w).ok_or_else(|| {
                         format!(
                             "the function '{w}' is not supported by the sandbox (contains, \
@@ -279,11 +290,6 @@ impl Parser {
                 ) {
                     return Err(format!("'{w}' needs an operand before it"));
                 }
-                if w.contains(':') && w.contains('/') {
-                    return Err(format!(
-                        "lambda expressions ('{w}') are not supported by the sandbox"
-                    ));
-                }
                 if !w
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '@' | '.'))
@@ -293,6 +299,59 @@ impl Parser {
                 Ok(Expr::Prop(w.split('/').map(str::to_owned).collect()))
             }
         }
+    }
+}
+
+impl Parser {
+    /// `Groups/any(g: g/GroupId eq 1)` after its word `w` (the `(` not yet taken); `None`
+    /// when `w` is no lambda (a function call).
+    fn lambda(&mut self, w: &str) -> Result<Option<Expr>, String> {
+        let (path, all) = match w.rsplit_once('/') {
+            Some((path, "any")) => (path, false),
+            Some((path, "all")) => (path, true),
+            _ => return Ok(None),
+        };
+        self.pos += 1; // (
+        let path: Vec<String> = path.split('/').map(str::to_owned).collect();
+        if self.tokens.get(self.pos) == Some(&Token::Close) {
+            self.pos += 1;
+            if all {
+                return Err(format!("{w}() needs a condition: {w}(x: ...)"));
+            }
+            return Ok(Some(Expr::Lambda {
+                path,
+                all,
+                var: String::new(),
+                body: None,
+            }));
+        }
+        // `g:` or `g:g/GroupId` (the tokenizer keeps `:` inside words).
+        let Some(Token::Word(head)) = self.tokens.get(self.pos).cloned() else {
+            return Err(format!(
+                "{w}(...) must start with a variable, e.g. {w}(x: x/Id eq 1)"
+            ));
+        };
+        let Some((var, rest)) = head.split_once(':') else {
+            return Err(format!(
+                "{w}(...) must start with a variable and ':', e.g. {w}(x: x/Id eq 1)"
+            ));
+        };
+        if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("'{var}' is not a lambda variable name"));
+        }
+        if rest.is_empty() {
+            self.pos += 1;
+        } else {
+            self.tokens[self.pos] = Token::Word(rest.to_owned());
+        }
+        let body = self.or()?;
+        self.expect(Token::Close)?;
+        Ok(Some(Expr::Lambda {
+            path,
+            all,
+            var: var.to_owned(),
+            body: Some(Box::new(body)),
+        }))
     }
 }
 
@@ -320,6 +379,17 @@ impl Expr {
             Expr::Not(a) => a.collect(out),
             Expr::Call(_, args) => args.iter().for_each(|a| a.collect(out)),
             Expr::Prop(path) => out.push(&path[0]),
+            Expr::Lambda {
+                path, var, body, ..
+            } => {
+                out.push(&path[0]);
+                // Paths inside the body start with the variable, not a property of the row.
+                if let Some(body) = body {
+                    let mut inner = Vec::new();
+                    body.collect(&mut inner);
+                    out.extend(inner.into_iter().filter(|p| *p != var));
+                }
+            }
             Expr::Lit(_) => {}
         }
     }
@@ -382,6 +452,33 @@ impl Expr {
                     }
                 }
                 v.clone()
+            }
+            Expr::Lambda {
+                path,
+                all,
+                var,
+                body,
+            } => {
+                let items = match Expr::Prop(path.clone()).eval(row) {
+                    Value::Array(items) => items,
+                    _ => Vec::new(),
+                };
+                let Some(body) = body else {
+                    return Value::Bool(!items.is_empty());
+                };
+                // The body sees the row's properties and the variable bound to one item.
+                let holds = |item: Value| {
+                    let mut scope = row.clone();
+                    if let Value::Object(m) = &mut scope {
+                        m.insert(var.clone(), item);
+                    }
+                    body.matches(&scope)
+                };
+                Value::Bool(if *all {
+                    items.into_iter().all(holds)
+                } else {
+                    items.into_iter().any(holds)
+                })
             }
             Expr::Lit(v) => v.clone(),
         }
@@ -500,6 +597,32 @@ mod tests {
     }
 
     #[test]
+    fn lambda_operators_range_over_collections() {
+        let row = json!({"Id": 1, "Groups": [{"GroupId": 1, "Rights": {"RoleName": "users"}},
+            {"GroupId": 3, "Rights": {"RoleName": "admins"}}], "Empty": []});
+        for (filter, want) in [
+            ("Groups/any(g: g/GroupId eq 1)", true),
+            ("Groups/any(g:g/GroupId eq 2)", false),
+            ("Groups/all(g: g/GroupId ge 1)", true),
+            ("Groups/all(g: g/Rights/RoleName eq 'users')", false),
+            ("Groups/any()", true),
+            ("Empty/any()", false),
+            ("Empty/all(x: x/GroupId eq 9)", true),
+            (
+                "Id eq 1 and Groups/any(g: g/GroupId eq 3 and g/Rights/RoleName eq 'admins')",
+                true,
+            ),
+        ] {
+            let e = parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
+            assert_eq!(e.matches(&row), want, "{filter}");
+        }
+        assert_eq!(
+            parse("Groups/any(g: g/GroupId eq 1)").unwrap().properties(),
+            ["Groups"]
+        );
+    }
+
+    #[test]
     fn properties_are_reported() {
         let e = parse("A eq 1 and (contains(B/C,'x') or not D)").unwrap();
         assert_eq!(e.properties(), ["A", "B", "D"]);
@@ -517,7 +640,8 @@ mod tests {
             ("Id in (1,2)", "not supported"),
             ("contains(Name)", "takes 2"),
             ("Id eq 12abc", "not a valid literal"),
-            ("Groups/any(g:g/Id eq 1)", "not supported"),
+            ("Groups/all()", "needs a condition"),
+            ("Groups/any(g/Id eq 1)", "variable"),
         ] {
             let e = parse(bad).unwrap_err();
             assert!(e.contains(want), "{bad}: {e}");

@@ -1,5 +1,6 @@
-//! OData query options (`$filter $orderby $top $skip $count $select $search`) read from a by-name
-//! input object and applied to rows.
+//! OData query options (`$filter $orderby $top $skip $count $select $search $expand`) read from a
+//! by-name input object and applied to rows. Navigation properties are answered only when
+//! `$expand`ed (also together with `$select`), as OData does.
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -25,6 +26,10 @@ pub struct QueryOptions {
     pub orderby: Vec<OrderKey>,
     pub select: Option<Vec<String>>,
     pub search: Option<String>,
+    /// Navigation properties to include (`$expand`; nested options are not applied).
+    pub expand: Vec<String>,
+    /// Navigation properties of the rows that are left out (not expanded).
+    pub hidden: BTreeSet<String>,
 }
 
 /// Rows after the options: the page and the number of rows that matched before paging.
@@ -185,21 +190,64 @@ impl QueryOptions {
         Ordering::Equal
     }
 
-    /// `$select` applied to one row.
+    /// Reads `$expand` of `input` against the rows' navigation properties: unknown names are
+    /// refused; the navigation properties not expanded are left out of the answers.
+    pub fn navigation(
+        mut self,
+        input: &Map<String, Value>,
+        navigation: &BTreeSet<String>,
+    ) -> Result<QueryOptions, String> {
+        if let Some(v) = input.get("$expand") {
+            for item in list(v) {
+                // `Groups($select=Name)`: the property name; nested options are not applied.
+                let name = item.split('(').next().unwrap_or("").trim().to_owned();
+                if name == "*" {
+                    self.expand.extend(navigation.iter().cloned());
+                    continue;
+                }
+                if !navigation.contains(&name) {
+                    return Err(format!(
+                        "$expand: '{name}' is not a navigation property of this entity (it has: {})",
+                        navigation.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                self.expand.push(name);
+            }
+        }
+        self.hidden = navigation
+            .iter()
+            .filter(|n| !self.expand.contains(n))
+            .cloned()
+            .collect();
+        Ok(self)
+    }
+
+    /// `$select` and `$expand` applied to one row.
     pub fn project(&self, row: Value) -> Value {
         match (&self.select, row) {
+            (None, Value::Object(mut obj)) if !self.hidden.is_empty() => {
+                obj.retain(|k, _| !self.hidden.contains(k));
+                Value::Object(obj)
+            }
             (Some(_), row @ Value::Object(_)) => self.project_ref(&row),
             (_, row) => row,
         }
     }
 
-    /// `$select` applied to a borrowed row: only the fields kept are copied.
+    /// `$select` and `$expand` applied to a borrowed row: only the fields kept are copied.
     fn project_ref(&self, row: &Value) -> Value {
         match (&self.select, row) {
             (Some(names), Value::Object(obj)) => Value::Object(
                 names
                     .iter()
+                    .chain(self.expand.iter().filter(|e| !names.contains(e)))
                     .filter_map(|n| obj.get(n).map(|v| (n.clone(), v.clone())))
+                    .collect(),
+            ),
+            (None, Value::Object(obj)) if !self.hidden.is_empty() => Value::Object(
+                obj.iter()
+                    .filter(|(k, _)| !self.hidden.contains(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
             ),
             (_, row) => row.clone(),
@@ -255,6 +303,36 @@ pub fn collection(items: Vec<Value>, count: Option<u64>, next_link: Option<Strin
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn navigation_only_when_expanded_also_with_select() {
+        let nav: BTreeSet<String> = ["Groups".to_owned()].into();
+        let row = json!({"Id": 1, "Number": "100", "Groups": [{"GroupId": 1}]});
+        let plain = QueryOptions::default()
+            .navigation(&Map::new(), &nav)
+            .unwrap();
+        assert_eq!(
+            plain.project(row.clone()),
+            json!({"Id": 1, "Number": "100"})
+        );
+        let input = json!({"$expand": "Groups", "$select": "Number"});
+        let both = QueryOptions::from_input(input.as_object().unwrap(), None)
+            .unwrap()
+            .navigation(input.as_object().unwrap(), &nav)
+            .unwrap();
+        assert_eq!(
+            both.project(row.clone()),
+            json!({"Number": "100", "Groups": [{"GroupId": 1}]})
+        );
+        assert_eq!(
+            both.apply([&row]).items,
+            [json!({"Number": "100", "Groups": [{"GroupId": 1}]})]
+        );
+        let bad = json!({"$expand": "Nope"});
+        assert!(QueryOptions::default()
+            .navigation(bad.as_object().unwrap(), &nav)
+            .is_err());
+    }
 
     fn rows() -> Vec<Value> {
         vec![
