@@ -204,10 +204,15 @@ pub struct ExportArgs {
 }
 
 const SANDBOX_HELP: &str = "\
-Simulated: the token endpoint (lifetime, expiry, one active token per API client), every
-entity set as a store (list with $filter $orderby $top $skip $count $select $search, get by
-key, create, update, delete), the call and chat history (purged by Purge Calls / Purge Chats),
-Batch Delete, Get First Available Extension Number, System Status and the call log report.
+Simulated: the token endpoint (form or multipart body, lifetime, expiry, one active token per
+API client, OAuth errors), every entity set as a store (list with $filter including any()/all(),
+$orderby $top $skip $count $select $search $expand; get by key, create, update, delete), the
+call and chat history (purged by Purge Calls / Purge Chats), Batch Delete, Get First Available
+Extension Number, Init Fax / Init Trunk, System Status, License Status and the call log report.
+3CX's rules: one numbering plan over every extension-numbered entity (users, groups, ring groups,
+queues, receptionists, fax, parkings, trunks...), numbers that cannot change, group membership
+seen from both sides, references that must exist, navigation properties only with $expand, JSON
+bodies only (415); refusals as 3CX's validation errors (WARNINGS.XAPI.* per field).
 Every other action is validated against its schema and answered with generated data.
 
 Examples:
