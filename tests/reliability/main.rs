@@ -15,6 +15,7 @@
 mod fuzz;
 mod load;
 mod matrix;
+mod outcome;
 mod secrets;
 mod support;
 mod tls;

@@ -23,11 +23,9 @@ enum Expect {
     Ok {
         attempts: usize,
     },
-    /// `Error::Timeout` of the attempt (not of the whole call).
-    Timeout,
     Api(u16),
-    /// `Error::Transport { maybe_sent: true }`.
-    TransportMaybeSent,
+    /// `Error::OutcomeUnknown`: sent, then no usable answer; not repeated.
+    OutcomeUnknown,
     Decode,
 }
 
@@ -43,7 +41,7 @@ fn rows() -> Vec<Row> {
         Row {
             fault: "latency 600 ms (> 300 ms attempt timeout)",
             make: || Fault::Latency(LATENCY),
-            post: Expect::Timeout,
+            post: Expect::OutcomeUnknown,
         },
         Row {
             fault: "429 + `Retry-After: 1`",
@@ -68,12 +66,12 @@ fn rows() -> Vec<Row> {
         Row {
             fault: "connection reset before the answer",
             make: || Fault::ConnectionReset,
-            post: Expect::TransportMaybeSent,
+            post: Expect::OutcomeUnknown,
         },
         Row {
             fault: "truncated body (half of `Content-Length`)",
             make: || Fault::TruncatedBody,
-            post: Expect::TransportMaybeSent,
+            post: Expect::OutcomeUnknown,
         },
         Row {
             fault: "malformed JSON (200, `application/json`)",
@@ -136,6 +134,7 @@ fn describe(result: &Result<Value, Error>) -> String {
         Err(Error::Transport { maybe_sent, .. }) => {
             format!("`Transport` (maybe_sent: {maybe_sent})")
         }
+        Err(Error::OutcomeUnknown { .. }) => "`OutcomeUnknown` (not retryable)".to_owned(),
         Err(Error::Decode { .. }) => "`Decode`".to_owned(),
         Err(other) => format!("unexpected: {other:?}"),
     }
@@ -144,14 +143,8 @@ fn describe(result: &Result<Value, Error>) -> String {
 fn matches(expect: Expect, result: &Result<Value, Error>, attempts: usize) -> bool {
     match (expect, result) {
         (Expect::Ok { attempts: n }, Ok(_)) => attempts == n,
-        (Expect::Timeout, Err(Error::Timeout { after, .. })) => *after == TIMEOUT,
         (Expect::Api(s), Err(Error::Api { status, .. })) => *status == s,
-        (
-            Expect::TransportMaybeSent,
-            Err(Error::Transport {
-                maybe_sent: true, ..
-            }),
-        ) => true,
+        (Expect::OutcomeUnknown, Err(e @ Error::OutcomeUnknown { .. })) => !e.is_retryable(),
         (Expect::Decode, Err(Error::Decode { .. })) => true,
         _ => false,
     }

@@ -233,7 +233,7 @@ impl Client {
                             "not retrying"
                         );
                     }
-                    return Err(error);
+                    return Err(outcome_unknown(req, error, fault));
                 }
             };
             if !inner.budget.try_withdraw() {
@@ -479,6 +479,25 @@ fn status_fault(answer: &Answer) -> Fault {
     Fault::Status {
         status,
         retry_after,
+    }
+}
+
+/// A request that is not safe to repeat and whose answer was lost after it may have reached the
+/// PBX ends in [`Error::OutcomeUnknown`], not in an error that reads as "try again".
+/// (A garbled 2xx is no such case: its status says the PBX carried the request out.)
+fn outcome_unknown(req: &PreparedRequest, error: Error, fault: Fault) -> Error {
+    if req.retry_safe || fault != Fault::Lost {
+        return error;
+    }
+    let cause = match &error {
+        Error::Timeout { after, .. } => format!("no answer came within {after:?}"),
+        Error::Transport { message, .. } => format!("the connection failed ({message})"),
+        _ => return error,
+    };
+    Error::OutcomeUnknown {
+        method: req.method.as_str(),
+        path: req.path_and_query.clone(),
+        cause,
     }
 }
 

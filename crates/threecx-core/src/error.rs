@@ -94,6 +94,22 @@ pub enum Error {
         maybe_sent: bool,
     },
 
+    /// A request that is not safe to repeat (a purge, a delete action...) was sent, and then the
+    /// connection failed or timed out before a usable answer came back: the PBX may or may not
+    /// have carried it out. It was not sent again, and should not be repeated blindly.
+    #[error(
+        "outcome unknown: {method} {path} was sent, then {cause}. The PBX may or may not have \
+         carried it out; it was NOT sent again. Check on the PBX whether it took effect before \
+         running it again"
+    )]
+    OutcomeUnknown {
+        method: &'static str,
+        /// Path and query as sent, relative to `/xapi/v1`.
+        path: String,
+        /// What went wrong after sending, in words.
+        cause: String,
+    },
+
     /// The answer could not be read as what the API promised.
     #[error("could not decode the response of {what}: {message}")]
     Decode { what: String, message: String },
@@ -112,6 +128,12 @@ impl Error {
             Error::Timeout { .. } | Error::Transport { .. } => true,
             _ => false,
         }
+    }
+
+    /// Whether a request that is not safe to repeat may have been carried out although no
+    /// usable answer came back ([`Error::OutcomeUnknown`]): never retryable.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
     }
 
     /// Shorthand for an [`Error::InvalidInput`] without an example.

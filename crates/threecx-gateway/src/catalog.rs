@@ -144,7 +144,10 @@ pub fn http_status(e: &Error) -> u16 {
         {
             *status
         }
-        Error::Api { .. } | Error::Transport { .. } | Error::Decode { .. } => 502,
+        Error::Api { .. }
+        | Error::Transport { .. }
+        | Error::Decode { .. }
+        | Error::OutcomeUnknown { .. } => 502,
         Error::Timeout { .. } => 504,
         _ => 500,
     }
@@ -159,6 +162,7 @@ pub fn http_status(e: &Error) -> u16 {
 /// | `not_confirmed` | `action`, `hint` |
 /// | `upstream_auth` | `upstream_status`, `hint` |
 /// | `upstream_api` | `upstream_status`, `code`, `method`, `path` (relative to `/xapi/v1`), `details` |
+/// | `outcome_unknown` | `outcome: "unknown"`, `hint` (a non-repeatable action may have been carried out) |
 /// | `timeout`, `transport`, `decode`, `config`, `internal` | `retryable` |
 ///
 /// No message contains the PBX client secret or a token: the SDK never puts them into an error.
@@ -219,6 +223,17 @@ pub fn error_json(e: &Error) -> Value {
             body.insert("path".into(), json!(path));
             body.insert("details".into(), json!(details));
             "upstream_api"
+        }
+        Error::OutcomeUnknown { .. } => {
+            body.insert("outcome".into(), json!("unknown"));
+            body.insert(
+                "hint".into(),
+                json!(
+                    "the action may have been carried out although no answer came back; it was \
+                     not repeated: check the PBX before sending it again (do not retry blindly)"
+                ),
+            );
+            "outcome_unknown"
         }
         Error::Timeout { .. } => "timeout",
         Error::Transport { .. } => "transport",
