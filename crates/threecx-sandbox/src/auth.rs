@@ -1,4 +1,5 @@
-//! OAuth2 client credentials as 3CX does them: `POST /connect/token`, bearer tokens with a
+//! OAuth2 client credentials as 3CX does them: `POST /connect/token` (the form urlencoded or
+//! `multipart/form-data`, as a browser's or n8n's `FormData` sends it), bearer tokens with a
 //! lifetime, and (optionally) one active token per API client.
 
 use std::collections::HashMap;
@@ -6,8 +7,10 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use bytes::Bytes;
 use serde_json::{json, Value};
 
+use crate::api::query_pairs;
 use crate::gen::hash;
 
 struct Issued {
@@ -64,6 +67,70 @@ pub(crate) struct TokenAnswer {
     pub body: Value,
 }
 
+impl TokenAnswer {
+    /// An OAuth2 error answer (RFC 6749 §5.2): `{"error": code, "error_description": ...}`.
+    fn error(status: u16, code: &str, description: impl Into<String>) -> TokenAnswer {
+        TokenAnswer {
+            status,
+            body: json!({"error": code, "error_description": description.into()}),
+        }
+    }
+
+    /// 400 `invalid_request`: a field is missing, or the body cannot be read.
+    pub fn invalid_request(description: impl Into<String>) -> TokenAnswer {
+        TokenAnswer::error(400, "invalid_request", description)
+    }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+const MULTIPART: &str = "multipart/form-data";
+
+/// The fields of a token request's body, read by its `Content-Type`: a urlencoded form (also
+/// when there is no `Content-Type`, as before multipart was accepted) or `multipart/form-data`
+/// (any boundary, fields in any order; parsed by `multer`). A field given twice keeps its last
+/// value. Anything else, or a body that does not parse, is a 400 `invalid_request`.
+pub(crate) async fn read_form(
+    content_type: Option<&str>,
+    body: Bytes,
+) -> Result<HashMap<String, String>, TokenAnswer> {
+    let essence = content_type
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|| FORM.to_owned());
+    if essence == FORM {
+        return Ok(query_pairs(&String::from_utf8_lossy(&body))
+            .into_iter()
+            .collect());
+    }
+    if essence != MULTIPART {
+        let shown: String = essence.chars().take(80).collect();
+        return Err(TokenAnswer::invalid_request(format!(
+            "the Content-Type '{shown}' is not supported: send the client credentials as \
+             {FORM} or {MULTIPART}"
+        )));
+    }
+    let unreadable = |e: multer::Error| {
+        TokenAnswer::invalid_request(format!("the {MULTIPART} body cannot be read: {e}"))
+    };
+    let boundary = multer::parse_boundary(content_type.unwrap_or_default()).map_err(unreadable)?;
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut form = HashMap::new();
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        let name = field.name().map(str::to_owned);
+        let value = field.text().await.map_err(unreadable)?;
+        if let Some(name) = name {
+            form.insert(name, value);
+        }
+    }
+    Ok(form)
+}
+
 impl Auth {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -97,24 +164,26 @@ impl Auth {
         let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
         match field("grant_type") {
             "client_credentials" => {}
-            "" => {
-                return TokenAnswer {
-                    status: 400,
-                    body: json!({"error": "invalid_request", "error_description": "grant_type is missing"}),
-                }
+            "" => return TokenAnswer::invalid_request("grant_type is missing"),
+            other => {
+                let shown: String = other.chars().take(40).collect();
+                return TokenAnswer::error(
+                    400,
+                    "unsupported_grant_type",
+                    format!(
+                        "the grant_type '{shown}' is not supported: the API accepts \
+                         client_credentials"
+                    ),
+                );
             }
-            _ => {
-                return TokenAnswer {
-                    status: 400,
-                    body: json!({"error": "unsupported_grant_type"}),
-                }
+        }
+        for name in ["client_id", "client_secret"] {
+            if field(name).is_empty() {
+                return TokenAnswer::invalid_request(format!("{name} is missing"));
             }
         }
         if field("client_id") != self.client_id || field("client_secret") != self.client_secret {
-            return TokenAnswer {
-                status: 401,
-                body: json!({"error": "invalid_client", "error_description": "Invalid client credentials"}),
-            };
+            return TokenAnswer::error(401, "invalid_client", "Invalid client credentials");
         }
         let token = self.issue();
         let secs = self.lifetime.as_secs().max(1);
@@ -275,7 +344,95 @@ mod tests {
         assert_eq!(a.token(&form("other", "secret")).status, 401);
         let mut f = form("id", "secret");
         f.insert("grant_type".into(), "password".into());
-        assert_eq!(a.token(&f).status, 400);
+        let answer = a.token(&f);
+        assert_eq!(answer.status, 400);
+        assert_eq!(answer.body["error"], "unsupported_grant_type");
+        for missing in ["grant_type", "client_id", "client_secret"] {
+            let mut f = form("id", "secret");
+            f.remove(missing);
+            let answer = a.token(&f);
+            assert_eq!(answer.status, 400, "{missing}");
+            assert_eq!(answer.body["error"], "invalid_request");
+            assert_eq!(
+                answer.body["error_description"],
+                format!("{missing} is missing")
+            );
+        }
+    }
+
+    /// A multipart body as browsers frame it (CRLF lines, the boundary after `--`).
+    fn multipart(boundary: &str, fields: &[(&str, &str)]) -> Bytes {
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        Bytes::from(body)
+    }
+
+    #[tokio::test]
+    async fn reads_urlencoded_and_multipart_bodies() {
+        let expected = form("id", "s e+cret");
+        let urlencoded = Bytes::from_static(
+            b"grant_type=client_credentials&client_id=id&client_secret=s+e%2Bcret",
+        );
+        for ct in [
+            None,
+            Some("application/x-www-form-urlencoded"),
+            Some("Application/X-WWW-Form-Urlencoded; charset=UTF-8"),
+        ] {
+            let got = read_form(ct, urlencoded.clone()).await.ok().unwrap();
+            assert_eq!(got, expected, "{ct:?}");
+        }
+        let fields = [
+            ("client_secret", "s e+cret"),
+            ("grant_type", "client_credentials"),
+            ("client_id", "id"),
+        ];
+        for boundary in ["----WebKitFormBoundary7MA4YWxkTrZu0gW", "x"] {
+            let body = multipart(boundary, &fields);
+            for ct in [
+                format!("multipart/form-data; boundary={boundary}"),
+                format!("Multipart/Form-Data; charset=utf-8; boundary=\"{boundary}\""),
+            ] {
+                let got = read_form(Some(&ct), body.clone()).await.ok().unwrap();
+                assert_eq!(got, expected, "{ct}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn unreadable_bodies_are_invalid_requests() {
+        let body = multipart("abc", &[("grant_type", "client_credentials")]);
+        for (ct, body, says) in [
+            ("text/plain", body.clone(), "text/plain' is not supported"),
+            (
+                "application/json",
+                Bytes::from_static(b"{}"),
+                "not supported",
+            ),
+            ("multipart/form-data", body.clone(), "cannot be read"),
+            (
+                "multipart/form-data; boundary=other",
+                body.clone(),
+                "cannot be read",
+            ),
+            (
+                "multipart/form-data; boundary=abc",
+                body.slice(..body.len() - 10),
+                "cannot be read",
+            ),
+        ] {
+            let Err(answer) = read_form(Some(ct), body).await else {
+                panic!("{ct}: accepted");
+            };
+            assert_eq!(answer.status, 400, "{ct}");
+            assert_eq!(answer.body["error"], "invalid_request", "{ct}");
+            let description = answer.body["error_description"].as_str().unwrap();
+            assert!(description.contains(says), "{ct}: {description}");
+        }
     }
 
     #[test]

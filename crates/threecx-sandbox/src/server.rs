@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use axum::routing::post;
 use axum::Router;
@@ -19,7 +21,8 @@ use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::api::{lock, query_pairs, ApiRequest, App, Reply, ReplyBody};
+use crate::api::{lock, ApiRequest, App, Reply, ReplyBody};
+use crate::auth::TokenAnswer;
 use crate::faults::Fault;
 use crate::RequestRecord;
 
@@ -259,12 +262,27 @@ impl Drop for LogEntry {
     }
 }
 
-/// `POST /connect/token` (form-encoded client credentials).
-async fn token(State(app): State<Arc<App>>, body: Bytes) -> Response<Body> {
-    let form = query_pairs(&String::from_utf8_lossy(&body))
-        .into_iter()
-        .collect();
-    let answer = lock(&app.auth).token(&form);
+/// `POST /connect/token`: client credentials urlencoded or as `multipart/form-data`; every
+/// refusal an OAuth2 error (a body that cannot be read too, not axum's plain-text rejection).
+async fn token(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response<Body> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    let form = match body {
+        Ok(body) => crate::auth::read_form(content_type, body).await,
+        Err(e) => Err(TokenAnswer::invalid_request(format!(
+            "the body cannot be read: {}",
+            e.body_text()
+        ))),
+    };
+    let answer = match form {
+        Ok(form) => lock(&app.auth).token(&form),
+        Err(refused) => refused,
+    };
     let mut reply = Reply::json(answer.status, answer.body);
     reply = reply.header("Cache-Control", "no-store");
     into_response(reply)
