@@ -246,6 +246,9 @@ impl Connection {
                 })
         };
         let url = pick(&args.url, "--url", ENV_URL, &profile.url);
+        if let Some(url) = &url {
+            refuse_userinfo(url)?;
+        }
         let client_id = pick(
             &args.client_id,
             "--client-id",
@@ -464,6 +467,29 @@ impl Connection {
 }
 
 /// A configuration with placeholder credentials: normalises a URL without needing any.
+/// A PBX URL with a user name or password (`https://user:pw@pbx`) is refused wherever it comes
+/// from, without echoing it: the password would otherwise show up in `threecx config`, logs and
+/// errors. The API client's ID and secret go in their own settings.
+fn refuse_userinfo(url: &Setting<String>) -> CliResult<()> {
+    let after_scheme = url
+        .value
+        .split_once("://")
+        .map_or(url.value.as_str(), |(_, r)| r);
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(CliError::usage(format!(
+            "the PBX URL (from {}) contains a user name or password, which threecx does not \
+             show or use",
+            url.source
+        ))
+        .hint(
+            "give the URL without them (https://pbx.example.com) and the API client's ID and \
+             secret separately (THREECX_CLIENT_ID, THREECX_CLIENT_SECRET)",
+        ));
+    }
+    Ok(())
+}
+
 fn placeholder_config(url: &str) -> threecx_ops::core::Result<Config> {
     Config::builder()
         .base_url(url)
@@ -708,6 +734,36 @@ mod tests {
         assert_eq!(config.client_id(), "sandbox");
         assert!(config.token_cache_dir().is_none());
         assert_eq!(c.url.as_ref().unwrap().source, Source::Flag("--sandbox"));
+    }
+
+    #[test]
+    fn urls_with_a_password_are_refused_without_echo() {
+        for url in [
+            "https://u:hunter2@pbx.example.com",
+            "u:hunter2@pbx.example.com:5001/xapi/v1",
+        ] {
+            let e = resolve(
+                &args(),
+                &[
+                    (ENV_CONFIG, "/nonexistent/threecx.toml".into()),
+                    (ENV_URL, url.into()),
+                ],
+            )
+            .err()
+            .expect("refused");
+            let text = format!("{e:?}");
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(text.contains("user name or password"), "{text}");
+        }
+        // An @ later in the URL is no user info.
+        resolve(
+            &args(),
+            &[
+                (ENV_CONFIG, "/nonexistent/threecx.toml".into()),
+                (ENV_URL, "https://pbx.example.com/a@b".into()),
+            ],
+        )
+        .unwrap();
     }
 
     #[test]

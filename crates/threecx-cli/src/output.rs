@@ -55,7 +55,7 @@ pub fn write_value_table(out: &mut impl Write, value: &Value) -> io::Result<()> 
             let rows = obj
                 .iter()
                 .filter(|(k, _)| !k.starts_with("@odata."))
-                .map(|(k, v)| vec![k.clone(), cell(v)])
+                .map(|(k, v)| vec![printable(k), cell(v)])
                 .collect::<Vec<_>>();
             write_table(out, &["PROPERTY", "VALUE"], &rows)
         }
@@ -89,7 +89,8 @@ pub fn write_items_table(out: &mut impl Write, items: &[Value]) -> io::Result<()
                 .collect()
         })
         .collect();
-    write_table(out, &columns, &rows)
+    let headers: Vec<String> = columns.iter().map(|c| printable(c)).collect();
+    write_table(out, &headers, &rows)
 }
 
 /// A plain table: headers, then rows, columns padded with two spaces between them.
@@ -134,10 +135,8 @@ pub fn cell(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let text: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    // Line breaks and tabs read as spaces in a one-line cell; other controls are escaped.
+    let text = printable(&text.replace(['\n', '\r', '\t'], " "));
     if text.chars().count() > MAX_CELL {
         let mut cut: String = text.chars().take(MAX_CELL - 1).collect();
         cut.push('…');
@@ -145,6 +144,21 @@ pub fn cell(value: &Value) -> String {
     } else {
         text
     }
+}
+
+/// Text from the PBX made safe for a terminal: control characters (escape sequences that could
+/// recolour, move the cursor or retitle the terminal, line breaks in a cell) and bidirectional
+/// overrides are shown as `\u{..}` escapes instead of acting.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn width(text: &str) -> usize {
@@ -155,6 +169,22 @@ fn width(text: &str) -> usize {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn terminal_escapes_from_the_pbx_are_shown_not_obeyed() {
+        let hostile = json!([{"Name\u{1b}]0;pwned\u{7}": "a\u{1b}[31mred\u{1b}[0m\r\nb"}]);
+        let text = render(|out| write_value_table(out, &hostile));
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(text.contains("\\u{1b}[31mred"), "{text:?}");
+        assert_eq!(text.lines().count(), 2, "one header and one row: {text:?}");
+        assert!(
+            text.contains("red\\u{1b}[0m  b") || text.contains("red\\u{1b}[0m b"),
+            "{text:?}"
+        );
+    }
 
     fn render(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
         let mut buf = Vec::new();
