@@ -209,3 +209,199 @@ async fn tokens_expire() {
     ok(&c, "Groups", "List Group", json!({})).await;
     assert_eq!(pbx.token_requests(), 3);
 }
+
+/// How a token request's fields are put in its body.
+#[derive(Debug, Clone, Copy)]
+enum Encoding {
+    /// `application/x-www-form-urlencoded`, as the SDK sends it.
+    Urlencoded,
+    /// `multipart/form-data` framed by reqwest's multipart encoder, as a JavaScript `FormData`
+    /// body or `curl -F` sends it (a random boundary per request).
+    Multipart,
+}
+
+/// `POST /connect/token` with exactly `fields`, in their order: status, JSON answer.
+async fn token_request(raw: &Raw, encoding: Encoding, fields: &[(&str, &str)]) -> (u16, Value) {
+    let req = raw.http.post(format!("{}/connect/token", raw.base));
+    let req = match encoding {
+        Encoding::Urlencoded => req.form(fields),
+        Encoding::Multipart => req.multipart(
+            fields
+                .iter()
+                .fold(reqwest::multipart::Form::new(), |form, (name, value)| {
+                    form.text(name.to_string(), value.to_string())
+                }),
+        ),
+    };
+    answer(req).await
+}
+
+async fn answer(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body = r.text().await.unwrap();
+    let json = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}), status {status}: {body:?}"));
+    (status, json)
+}
+
+/// The three fields of a client-credentials request.
+fn credentials(pbx: &threecx_sandbox::SandboxHandle) -> [(&str, &str); 3] {
+    [
+        ("client_id", pbx.client_id()),
+        ("client_secret", pbx.client_secret()),
+        ("grant_type", "client_credentials"),
+    ]
+}
+
+#[tokio::test]
+async fn token_requests_as_multipart_form_data() {
+    let pbx = start(small()).await;
+    let raw = Raw::new(&pbx);
+    let [id, secret, grant] = credentials(&pbx);
+    // The order FormData keeps when built field by field, another one, and urlencoded as before.
+    for (encoding, fields) in [
+        (Encoding::Multipart, [id, secret, grant]),
+        (Encoding::Multipart, [grant, secret, id]),
+        (Encoding::Urlencoded, [id, secret, grant]),
+        (Encoding::Urlencoded, [secret, grant, id]),
+    ] {
+        let (status, body) = token_request(&raw, encoding, &fields).await;
+        assert_eq!(status, 200, "{encoding:?} {fields:?}: {body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 3600);
+        let token = body["access_token"].as_str().unwrap();
+        let r = raw.get("/Users?$top=2", Some(token)).await;
+        assert_eq!(r.status(), 200, "{encoding:?}: the token works");
+        let users: Value = r.json().await.unwrap();
+        assert_eq!(users["value"].as_array().unwrap().len(), 2);
+    }
+    assert_eq!(pbx.token_requests(), 4);
+
+    // A field sent as a file part (`curl -F client_secret=@secret.txt`) is read as its text.
+    let form = reqwest::multipart::Form::new()
+        .text("grant_type", "client_credentials")
+        .text("client_id", pbx.client_id().to_owned())
+        .part(
+            "client_secret",
+            reqwest::multipart::Part::text(pbx.client_secret().to_owned())
+                .file_name("secret.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+    let req = raw
+        .http
+        .post(format!("{}/connect/token", raw.base))
+        .multipart(form);
+    let (status, body) = answer(req).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// The fields sent; the status, `error` and a part of `error_description` expected.
+type RefusalCase<'a> = (&'a [(&'a str, &'a str)], u16, &'a str, &'a str);
+
+#[tokio::test]
+async fn token_refusals_are_oauth_errors_in_both_encodings() {
+    let pbx = start(small()).await;
+    let raw = Raw::new(&pbx);
+    let [id, secret, grant] = credentials(&pbx);
+    let wrong_secret = ("client_secret", "wrong");
+    let other_client = ("client_id", "someone-else");
+    let password = ("grant_type", "password");
+    let cases: [RefusalCase; 6] = [
+        (
+            &[id, secret],
+            400,
+            "invalid_request",
+            "grant_type is missing",
+        ),
+        (
+            &[secret, grant],
+            400,
+            "invalid_request",
+            "client_id is missing",
+        ),
+        (
+            &[id, grant],
+            400,
+            "invalid_request",
+            "client_secret is missing",
+        ),
+        (&[id, wrong_secret, grant], 401, "invalid_client", ""),
+        (&[other_client, secret, grant], 401, "invalid_client", ""),
+        (
+            &[id, secret, password],
+            400,
+            "unsupported_grant_type",
+            "password",
+        ),
+    ];
+    for encoding in [Encoding::Urlencoded, Encoding::Multipart] {
+        for (fields, want_status, want_error, says) in cases {
+            let (status, body) = token_request(&raw, encoding, fields).await;
+            let what = format!("{encoding:?} {fields:?}: {body}");
+            assert_eq!(status, want_status, "{what}");
+            assert_eq!(body["error"], want_error, "{what}");
+            let description = body["error_description"].as_str().unwrap();
+            assert!(description.contains(says), "{what}");
+            assert!(
+                !body.to_string().contains(pbx.client_secret()),
+                "no secret in answers: {what}"
+            );
+        }
+    }
+
+    // No fields at all: an empty form lacks grant_type; a multipart body needs one part at least
+    // (RFC 2046), so an empty one does not parse. Both are invalid requests.
+    for encoding in [Encoding::Urlencoded, Encoding::Multipart] {
+        let (status, body) = token_request(&raw, encoding, &[]).await;
+        assert_eq!(status, 400, "{encoding:?}: {body}");
+        assert_eq!(body["error"], "invalid_request", "{encoding:?}: {body}");
+    }
+
+    // Bodies that are neither form: the credentials as text/plain or JSON, multipart without a
+    // boundary, with another boundary, or cut short.
+    let url = format!("{}/connect/token", raw.base);
+    let form = format!(
+        "client_id={}&client_secret={}&grant_type=client_credentials",
+        pbx.client_id(),
+        pbx.client_secret()
+    );
+    let framed = "--abc\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\n\
+                  client_credentials\r\n--abc--\r\n";
+    let json = json!({"client_id": pbx.client_id(), "client_secret": pbx.client_secret(),
+                      "grant_type": "client_credentials"})
+    .to_string();
+    for (content_type, body, says) in [
+        ("text/plain", form.clone(), "'text/plain' is not supported"),
+        ("text/plain; charset=utf-8", form, "not supported"),
+        (
+            "application/json",
+            json,
+            "'application/json' is not supported",
+        ),
+        ("multipart/form-data", framed.to_owned(), "cannot be read"),
+        (
+            "multipart/form-data; boundary=xyz",
+            framed.to_owned(),
+            "cannot be read",
+        ),
+        (
+            "multipart/form-data; boundary=abc",
+            framed[..framed.len() - 12].to_owned(),
+            "cannot be read",
+        ),
+    ] {
+        let req = raw
+            .http
+            .post(&url)
+            .header("Content-Type", content_type)
+            .body(body);
+        let (status, body) = answer(req).await;
+        assert_eq!(status, 400, "{content_type}: {body}");
+        assert_eq!(body["error"], "invalid_request", "{content_type}: {body}");
+        let description = body["error_description"].as_str().unwrap();
+        assert!(description.contains(says), "{content_type}: {description}");
+    }
+}
