@@ -6,7 +6,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use threecx_ops::core::Error;
+use threecx_ops::core::{ApiErrorDetail, Error};
 
 /// Success.
 pub const OK: u8 = 0;
@@ -41,6 +41,8 @@ Exit codes:
 pub struct CliError {
     code: u8,
     message: String,
+    /// Lines that belong to the message (one per field the PBX refused), printed indented.
+    lines: Vec<String>,
     hints: Vec<String>,
 }
 
@@ -49,6 +51,7 @@ impl CliError {
         CliError {
             code,
             message: message.into(),
+            lines: Vec::new(),
             hints: Vec::new(),
         }
     }
@@ -82,6 +85,9 @@ impl CliError {
     pub fn report(&self) -> ExitCode {
         if !self.message.is_empty() {
             eprintln!("error: {}", self.message);
+            for line in &self.lines {
+                eprintln!("  {line}");
+            }
             for hint in &self.hints {
                 eprintln!("hint: {hint}");
             }
@@ -111,8 +117,13 @@ pub fn code_of(error: &Error) -> u8 {
 }
 
 impl From<Error> for CliError {
-    fn from(error: Error) -> Self {
+    fn from(mut error: Error) -> Self {
         let code = code_of(&error);
+        // 3CX's validation errors carry codes and line breaks ("Number:\nWARNINGS.XAPI.
+        // ALREADY_IN_USE"): the message is put in words on one line before it is shown.
+        if let Error::Api { message, .. } = &mut error {
+            *message = readable(message);
+        }
         let mut out = CliError::new(code, error.to_string());
         match &error {
             Error::UnknownName {
@@ -124,20 +135,92 @@ impl From<Error> for CliError {
                     "`threecx list RESOURCE` shows the actions of a resource".to_owned()
                 });
             }
-            Error::Api { details, .. } => {
+            Error::Api {
+                message, details, ..
+            } => {
+                // One line per refused field, unless the message already says it.
                 for d in details {
-                    let target = d.target.as_deref().unwrap_or("");
-                    let text = match (target.is_empty(), d.message.is_empty()) {
-                        (_, true) => continue,
-                        (true, false) => d.message.clone(),
-                        (false, false) => format!("{target}: {}", d.message),
-                    };
-                    out = out.hint(format!("the PBX adds: {text}"));
+                    let Some(line) = detail_line(d) else { continue };
+                    if !message.contains(&line) && !out.lines.contains(&line) {
+                        out.lines.push(line);
+                    }
                 }
             }
             _ => {}
         }
         out
+    }
+}
+
+/// The prefix of 3CX's validation codes (`WARNINGS.XAPI.ALREADY_IN_USE`).
+const XAPI_WARNING: &str = "WARNINGS.XAPI.";
+
+/// A 3CX validation code in words: `ALREADY_IN_USE` → `already in use`.
+fn warning_words(code: &str) -> String {
+    match code {
+        "ALREADY_IN_USE" => "already in use".to_owned(),
+        "NOT_FOUND" => "not found".to_owned(),
+        "FORBIDDEN_CHANGE" => "cannot be changed".to_owned(),
+        "OUT_OF_THE_RANGE" => "out of the range".to_owned(),
+        "NON_EXISTENT_EXT_NUMBER" => "non-existent extension number".to_owned(),
+        "REQUIRED" => "required".to_owned(),
+        "DUPLICATE" => "duplicate".to_owned(),
+        other => other.to_lowercase().replace('_', " ").trim().to_owned(),
+    }
+}
+
+/// One line of text with every `WARNINGS.XAPI.<CODE>` in words and control characters (line
+/// breaks, escapes) taken out; runs of white space become one space.
+fn words_of(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(XAPI_WARNING) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + XAPI_WARNING.len()..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if end == 0 {
+            out.push_str(XAPI_WARNING);
+        } else {
+            out.push_str(&warning_words(&after[..end]));
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A PBX message on one line, each of its lines in words: after a line that ends in punctuation
+/// (a `Field:` label, a sentence) the next follows with a space, otherwise with `; `
+/// (`Number:\nWARNINGS.XAPI.ALREADY_IN_USE\nEmail:\nWARNINGS.XAPI.REQUIRED` → `Number: already
+/// in use; Email: required`).
+fn readable(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for line in message.lines().map(words_of).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            let ends_sentence = out.ends_with([':', '.', ';', ',', '!', '?']);
+            out.push_str(if ends_sentence { " " } else { "; " });
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
+/// One refused field as a line, `Number: already in use`; `None` for a detail without a message.
+fn detail_line(detail: &ApiErrorDetail) -> Option<String> {
+    let message = words_of(&detail.message);
+    if message.is_empty() {
+        return None;
+    }
+    let target = words_of(detail.target.as_deref().unwrap_or(""));
+    if target.is_empty() || message.starts_with(&format!("{target}:")) {
+        Some(message)
+    } else {
+        Some(format!("{target}: {message}"))
     }
 }
 
@@ -153,3 +236,105 @@ impl From<std::io::Error> for CliError {
 }
 
 pub type CliResult<T = ()> = Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(message: &str, details: &[(&str, &str)]) -> CliError {
+        CliError::from(Error::Api {
+            status: 400,
+            method: "POST",
+            path: "/Users".to_owned(),
+            code: String::new(),
+            message: message.to_owned(),
+            details: details
+                .iter()
+                .map(|(target, message)| ApiErrorDetail {
+                    code: String::new(),
+                    message: (*message).to_owned(),
+                    target: (!target.is_empty()).then(|| (*target).to_owned()),
+                })
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn validation_codes_in_words() {
+        for (code, words) in [
+            ("ALREADY_IN_USE", "already in use"),
+            ("NOT_FOUND", "not found"),
+            ("FORBIDDEN_CHANGE", "cannot be changed"),
+            ("OUT_OF_THE_RANGE", "out of the range"),
+            ("NON_EXISTENT_EXT_NUMBER", "non-existent extension number"),
+            ("REQUIRED", "required"),
+            ("DUPLICATE", "duplicate"),
+            ("SOMETHING_NEW", "something new"),
+        ] {
+            assert_eq!(words_of(&format!("WARNINGS.XAPI.{code}")), words);
+        }
+        assert_eq!(words_of("WARNINGS.XAPI."), "WARNINGS.XAPI.");
+        assert_eq!(
+            words_of("Bad\u{1b}[31m\tvalue\r\n WARNINGS.XAPI.REQUIRED."),
+            "Bad [31m value required."
+        );
+        assert_eq!(
+            words_of("No user with number 999"),
+            "No user with number 999"
+        );
+    }
+
+    #[test]
+    fn messages_on_one_line() {
+        assert_eq!(
+            readable("Number:\nWARNINGS.XAPI.ALREADY_IN_USE"),
+            "Number: already in use"
+        );
+        assert_eq!(
+            readable("Number:\r\nWARNINGS.XAPI.ALREADY_IN_USE\nEmail:\nWARNINGS.XAPI.REQUIRED\n"),
+            "Number: already in use; Email: required"
+        );
+        assert_eq!(readable("One.\n\nTwo\nThree"), "One. Two; Three");
+        assert_eq!(readable("Trailing:"), "Trailing:");
+    }
+
+    #[test]
+    fn one_line_per_refused_field() {
+        // The usual shape: the message restates the one detail, which is not repeated.
+        let e = api(
+            "Number:\nWARNINGS.XAPI.ALREADY_IN_USE",
+            &[("Number", "WARNINGS.XAPI.ALREADY_IN_USE")],
+        );
+        assert_eq!(e.code(), API);
+        assert_eq!(
+            e.message,
+            "3CX API error 400 on POST /Users: Number: already in use"
+        );
+        assert!(e.lines.is_empty(), "{:?}", e.lines);
+
+        // A general message: each field on its own line, in words or as sent.
+        let e = api(
+            "The request is invalid.",
+            &[
+                ("Number", "WARNINGS.XAPI.ALREADY_IN_USE"),
+                ("EmailAddress", "must look like\nan address"),
+                ("", "WARNINGS.XAPI.NON_EXISTENT_EXT_NUMBER"),
+                ("Ignored", ""),
+                ("Number", "WARNINGS.XAPI.ALREADY_IN_USE"),
+            ],
+        );
+        assert_eq!(
+            e.message,
+            "3CX API error 400 on POST /Users: The request is invalid."
+        );
+        assert_eq!(
+            e.lines,
+            [
+                "Number: already in use",
+                "EmailAddress: must look like an address",
+                "non-existent extension number",
+            ]
+        );
+        assert!(e.hints.is_empty());
+    }
+}
