@@ -112,3 +112,66 @@ async fn missing_credentials_exit_2_and_say_what_to_set() {
     );
     assert!(run.stderr.contains("THREECX_URL"), "{}", run.stderr);
 }
+
+/// `call Users "Create User"` against a PBX that refuses it with 400 and `body`: the run.
+async fn create_user_refused(id: &str, body: &str) -> (crate::support::Run, MockServer) {
+    let server = pbx(id).await;
+    Mock::given(method("POST"))
+        .and(path("/xapi/v1/Users"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(body, "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let input = json!({"body": {"FirstName": "Ada", "LastName": "Byron", "Number": "100"}});
+    let run = threecx([
+        "call",
+        "Users",
+        "Create User",
+        "--input",
+        &input.to_string(),
+    ])
+    .pbx(&server, id)
+    .run();
+    (run, server)
+}
+
+#[tokio::test]
+async fn validation_error_reads_in_words() {
+    // Exactly what 3CX answers when the extension number is taken.
+    let body = r#"{"error":{"code":"","message":"Number:\nWARNINGS.XAPI.ALREADY_IN_USE","details":[{"code":"","message":"WARNINGS.XAPI.ALREADY_IN_USE","target":"Number"}]}}"#;
+    let (run, server) = create_user_refused("cli-validation", body).await;
+    run.assert_code(4);
+    assert_eq!(
+        run.stderr.lines().collect::<Vec<_>>(),
+        ["error: 3CX API error 400 on POST /Users: Number: already in use"],
+        "one line, in words: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("WARNINGS"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert_eq!(api_requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn validation_details_read_one_line_per_field() {
+    let body = json!({"error": {"code": "", "message": "The request is invalid.", "details": [
+        {"code": "", "message": "WARNINGS.XAPI.ALREADY_IN_USE", "target": "Number"},
+        {"code": "", "message": "WARNINGS.XAPI.OUT_OF_THE_RANGE", "target": "OutboundCallerID"},
+        {"code": "", "message": "must not be\nempty\u{1b}[2J", "target": "EmailAddress"},
+    ]}})
+    .to_string();
+    let (run, _server) = create_user_refused("cli-validation-fields", &body).await;
+    run.assert_code(4);
+    assert_eq!(
+        run.stderr.lines().collect::<Vec<_>>(),
+        [
+            "error: 3CX API error 400 on POST /Users: The request is invalid.",
+            "  Number: already in use",
+            "  OutboundCallerID: out of the range",
+            "  EmailAddress: must not be empty [2J",
+        ],
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\u{1b}'), "no control characters");
+}
