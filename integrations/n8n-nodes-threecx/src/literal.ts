@@ -4,8 +4,9 @@
 
 /** Characters left as they are inside a path literal: RFC 3986 unreserved, `'` and `:`. */
 const PATH_SAFE = /[A-Za-z0-9\-._~':]/;
-/** In a query option value, also `,` `(` `)` `$` `/`; a space is `%20`, never `+`. */
-const QUERY_SAFE = /[A-Za-z0-9\-._~':,()$/]/;
+/** In a query option value: unreserved, `:` `,` `(` `)` `$` `/`; a space is `%20`, never `+`,
+ * and a quote `%27` (as the URL parser would send it anyway). */
+const QUERY_SAFE = /[A-Za-z0-9\-._~:,()$/]/;
 
 export class LiteralError extends Error {
 	constructor(readonly expected: string) {
@@ -55,7 +56,7 @@ export function encodePathLiteral(value: unknown, literal: 'quoted' | 'bare'): s
 	return percentEncode(odataLiteral(value, literal), PATH_SAFE);
 }
 
-/** Percent-encodes a query option value (`Number eq '100'` → `Number%20eq%20'100'`). */
+/** Percent-encodes a query option value (`Number eq '100'` → `Number%20eq%20%27100%27`). */
 export function encodeQueryValue(value: string): string {
 	return percentEncode(value, QUERY_SAFE);
 }

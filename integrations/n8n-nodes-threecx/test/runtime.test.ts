@@ -46,7 +46,10 @@ test('OData literals: quotes doubled, structure percent-encoded, numbers bare', 
 	assert.equal(encodePathLiteral('é +', 'quoted'), "'%C3%A9%20%2B'");
 	assert.equal(encodePathLiteral('2024-01-01T00:00:00+02:00', 'bare'), '2024-01-01T00:00:00%2B02:00');
 	assert.throws(() => odataLiteral([1], 'bare'));
-	assert.equal(encodeQueryValue("Number eq '100' and x+y"), "Number%20eq%20'100'%20and%20x%2By");
+	assert.equal(encodeQueryValue("Number eq '100' and x+y"), "Number%20eq%20%27100%27%20and%20x%2By");
+	// Nothing for the URL parser to re-encode: what the dry run shows is what is sent.
+	const built = `https://pbx/xapi/v1/Users?$filter=${encodeQueryValue("Name eq 'O''B' é#&")}`;
+	assert.equal(new URL(built).href, built);
 	assert.equal(encodeQueryValue('a&b=c#d'), 'a%26b%3Dc%23d');
 });
 
