@@ -1,8 +1,9 @@
 //! Item-by-item iteration over an OData collection, one page in memory at a time.
 //!
 //! 3CX declares no server paging link, so pages are requested with `$top`/`$skip`. Should a PBX
-//! answer with `@odata.nextLink`, that link is followed instead, but only on the PBX itself: the
-//! bearer token must never be sent to another host.
+//! answer with `@odata.nextLink`, that link is followed instead, but only below the PBX's API
+//! root (`<base>/xapi/v1/`): the bearer token must never be sent to another host, nor to another
+//! application on the same host.
 //!
 //! A server may cap its pages below the `$top` asked for and offer the rest of that request
 //! through next links. When such a chain of links ends, the request it belongs to is complete
@@ -33,8 +34,8 @@ impl Client {
     /// items in total. Paging stops at the first request that yields fewer items than asked for
     /// (or when the caller's `$top` is reached). Without those parameters one request is made.
     /// In both cases an `@odata.nextLink` in an answer is followed (relative links resolve
-    /// against the API root; a link to another origin is an [`Error::Decode`] and is not
-    /// requested); the items of a request and of the links it led to count together, so when
+    /// against the API root; a link to another origin, or to a path outside the API root
+    /// `<base>/xapi/v1/`, is an [`Error::Decode`] and is not requested); the items of a request and of the links it led to count together, so when
     /// the last link has no successor, `$top`/`$skip` paging resumes after all of them. The
     /// stream ends after the first error.
     pub fn paginate(
@@ -266,20 +267,34 @@ pub(crate) fn resolve_next_link(api_root: &str, link: &str) -> Result<(String, S
             root.origin().ascii_serialization()
         )));
     }
+    // Same origin is not enough: another application may live on it (`/other-app/...`, or one
+    // reached through `..`, which `join` has already resolved). The token goes to the API only.
+    let root_path = root.path();
+    let outside = || {
+        bad(format!(
+            "points outside the API root ({}): {}; not followed, so that the access token is \
+             not sent there",
+            root_path,
+            crate::client::excerpt(url.path().as_bytes())
+        ))
+    };
+    let Some(rest) = url.path().strip_prefix(root_path) else {
+        return Err(outside());
+    };
+    // An encoded `/` or `\` could be decoded into a path separator (and a `..`) by the server
+    // or a proxy in front of it.
+    let lower = rest.to_ascii_lowercase();
+    if rest.is_empty() || lower.contains("%2f") || lower.contains("%5c") || rest.contains('\\') {
+        return Err(outside());
+    }
+    let mut relative = format!("/{rest}");
     let mut url = url;
     url.set_fragment(None);
     let full = url.to_string();
-    let relative = match full.strip_prefix(api_root) {
-        Some(rest) if rest.starts_with('/') => rest.to_owned(),
-        _ => {
-            let mut r = url.path().to_owned();
-            if let Some(q) = url.query() {
-                r.push('?');
-                r.push_str(q);
-            }
-            r
-        }
-    };
+    if let Some(q) = url.query() {
+        relative.push('?');
+        relative.push_str(q);
+    }
     Ok((full, relative))
 }
 
@@ -402,5 +417,37 @@ mod tests {
             let e = resolve_next_link(ROOT, link).unwrap_err();
             assert!(matches!(e, Error::Decode { .. }), "{link}: {e:?}");
         }
+    }
+
+    #[test]
+    fn links_outside_the_api_root_are_refused() {
+        for link in [
+            "/other-app/x",
+            "https://pbx.example.com:5001/other-app/x",
+            "../../other-app/x",
+            "/xapi/v1/../../other-app/x",
+            "/xapi/v1/%2e%2e/%2E%2E/other-app",
+            "/xapi/v10/Users",
+            "/xapi/v1",
+            "/xapi/v1/",
+            "/xapi/v1/..%2F..%2Fother-app",
+            "/xapi/v1/..%5c..%5cother-app",
+            "/xapi/v1/..\\..\\other-app",
+        ] {
+            match resolve_next_link(ROOT, link) {
+                Err(Error::Decode { message, .. }) => {
+                    assert!(
+                        message.contains("outside the API root"),
+                        "{link}: {message}"
+                    )
+                }
+                other => panic!("{link}: {other:?}"),
+            }
+        }
+        // Below a reverse proxy's prefix, the root is the prefixed one.
+        let root = "https://proxy.example.com/3cx/xapi/v1";
+        let (_, rel) = resolve_next_link(root, "/3cx/xapi/v1/Users?$skip=1").unwrap();
+        assert_eq!(rel, "/Users?$skip=1");
+        assert!(resolve_next_link(root, "/xapi/v1/Users").is_err());
     }
 }

@@ -277,6 +277,68 @@ async fn a_next_link_to_another_host_is_refused() {
     }
 }
 
+#[tokio::test]
+async fn a_next_link_outside_the_api_root_is_refused() {
+    let server = server().await;
+    // One client, so one token, per link.
+    token_mock(TOKEN, 7).mount(&server).await;
+    // Same origin, but another application on it (or one reached through `..`): the bearer
+    // token must not go there.
+    let links = [
+        "/other-app/x".to_owned(),
+        format!("{}/other-app/x?$skip=3", server.uri()),
+        "../../other-app/x".to_owned(),
+        "/xapi/v1/../../other-app/x".to_owned(),
+        "/xapi/v10/Users".to_owned(),
+        "/xapi/v1".to_owned(),
+        "/xapi/v1/..%2F..%2Fother-app/x".to_owned(),
+    ];
+    for (i, link) in links.iter().enumerate() {
+        let mut first = users(0..3);
+        first["@odata.nextLink"] = json!(link);
+        Mock::given(method("GET"))
+            .and(path("/xapi/v1/Users"))
+            .and(query_param("$skip", "0"))
+            .respond_with(json_response(first))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        let client = client(&server, &format!("paginate-outside-root-{i}"));
+        let results: Vec<_> = futures_util::StreamExt::collect::<Vec<_>>(client.paginate(
+            &LIST_USERS,
+            obj(json!({})),
+            3,
+        ))
+        .await;
+        assert_eq!(results.len(), 4, "{link}: {results:?}");
+        assert!(results[..3].iter().all(Result::is_ok), "{link}");
+        match &results[3] {
+            Err(Error::Decode { what, message }) => {
+                assert_eq!(what, "@odata.nextLink", "{link}");
+                assert!(
+                    message.contains("outside the API root"),
+                    "{link}: {message}"
+                );
+                assert!(message.contains("/xapi/v1/"), "{link}: {message}");
+            }
+            other => panic!("{link}: expected Error::Decode, got {other:?}"),
+        }
+    }
+    // Only the first pages were asked for; nothing outside the API root was requested.
+    let requests = server.received_requests().await.unwrap();
+    let outside: Vec<_> = requests
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .filter(|p| p != "/connect/token" && p != "/xapi/v1/Users")
+        .collect();
+    assert!(outside.is_empty(), "requested: {outside:?}");
+    let pages = requests
+        .iter()
+        .filter(|r| r.url.path() == "/xapi/v1/Users")
+        .count();
+    assert_eq!(pages, links.len());
+}
+
 /// A collection without `$top`/`$skip` parameters.
 static LIST_CODECS: RequestTemplate = RequestTemplate {
     method: Method::Get,
