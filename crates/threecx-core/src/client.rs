@@ -427,8 +427,11 @@ fn reqwest_method(m: Method) -> reqwest::Method {
     }
 }
 
-/// The request's own headers (e.g. `If-Match`); never its own `Authorization`.
+/// The request's own headers (e.g. `If-Match`); never its own `Authorization`. Every send path
+/// calls this before any I/O, so it also refuses a request too long to send
+/// ([`PreparedRequest::check_length`]) as invalid input, not as a network error after retries.
 fn extra_headers(req: &PreparedRequest) -> Result<HeaderMap> {
+    req.check_length()?;
     let mut map = HeaderMap::with_capacity(req.headers.len());
     for (name, value) in &req.headers {
         let header = HeaderName::from_bytes(name.as_bytes())

@@ -34,6 +34,14 @@ impl std::fmt::Display for Method {
     }
 }
 
+/// Longest path and query (relative to the API root, percent-encoded) a request may have:
+/// 32 KiB. `http::Uri`, under reqwest and hyper, refuses a URI of 64 KiB or more outright (and
+/// web servers and proxies in front of a PBX usually stop well before that), so a longer one is
+/// refused as [`Error::InvalidInput`] before anything is sent, naming the field that made it
+/// long, rather than failing in the HTTP stack as a "network error". Split such a `$filter`
+/// into several calls.
+pub const MAX_PATH_AND_QUERY_BYTES: usize = 32 * 1024;
+
 /// Where an input key goes in the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Location {
@@ -98,7 +106,7 @@ impl RequestTemplate {
     /// Builds the request for `input`. The input is expected to be schema-valid already; this
     /// still refuses anything it could not encode faithfully.
     pub fn build(&self, input: &Map<String, Value>) -> Result<PreparedRequest> {
-        let path = self.render_path(input)?;
+        let (path, mut longest) = self.render_path(input)?;
         let mut path_and_query = path;
         let mut headers = Vec::new();
         let mut body_params = Map::new();
@@ -119,7 +127,11 @@ impl RequestTemplate {
                     first_query = false;
                     path_and_query.push_str(&encode_query_value(p.name));
                     path_and_query.push('=');
-                    path_and_query.push_str(&encode_query_value(&query_text(p.name, value)?));
+                    let encoded = encode_query_value(&query_text(p.name, value)?);
+                    if longest.is_none_or(|(_, len)| encoded.len() > len) {
+                        longest = Some((p.name, encoded.len()));
+                    }
+                    path_and_query.push_str(&encoded);
                 }
                 Location::Header => {
                     if let Some(s) = value.as_str() {
@@ -133,6 +145,13 @@ impl RequestTemplate {
                 }
                 Location::Entity => entity = Some(value),
             }
+        }
+
+        if path_and_query.len() > MAX_PATH_AND_QUERY_BYTES {
+            return Err(too_long(
+                longest.map_or("", |(name, _)| name),
+                path_and_query.len(),
+            ));
         }
 
         let has_body_params = self.params.iter().any(|p| p.location == Location::Body);
@@ -152,7 +171,12 @@ impl RequestTemplate {
         })
     }
 
-    fn render_path(&self, input: &Map<String, Value>) -> Result<String> {
+    /// The path, and the name and encoded length of its longest parameter value.
+    fn render_path(
+        &self,
+        input: &Map<String, Value>,
+    ) -> Result<(String, Option<(&'static str, usize)>)> {
+        let mut longest: Option<(&'static str, usize)> = None;
         let mut out = String::with_capacity(self.path.len() + 16);
         let mut rest = self.path;
         while let Some(open) = rest.find('{') {
@@ -172,12 +196,49 @@ impl RequestTemplate {
                 .ok_or_else(|| Error::invalid(pointer(name), "a value for this path parameter"))?;
             let encoded = encode_path_literal(value, param.literal)
                 .map_err(|e| Error::invalid(pointer(name), e.expected))?;
+            if longest.is_none_or(|(_, len)| encoded.len() > len) {
+                longest = Some((param.name, encoded.len()));
+            }
             out.push_str(&encoded);
             rest = &rest[close + 1..];
         }
         out.push_str(rest);
-        Ok(out)
+        Ok((out, longest))
     }
+}
+
+impl PreparedRequest {
+    /// Refuses a path and query longer than [`MAX_PATH_AND_QUERY_BYTES`] (for requests put
+    /// together by hand; [`RequestTemplate::build`] already checks, naming the field).
+    pub fn check_length(&self) -> Result<()> {
+        if self.path_and_query.len() > MAX_PATH_AND_QUERY_BYTES {
+            return Err(too_long("", self.path_and_query.len()));
+        }
+        Ok(())
+    }
+}
+
+/// The error for a path and query of `len` bytes, blaming the input key `field` (the longest
+/// value) if known. Nothing was sent: the message says so, whatever the method.
+fn too_long(field: &str, len: usize) -> Error {
+    let what = if field.is_empty() {
+        "a shorter request".to_owned()
+    } else {
+        format!("a shorter {field}")
+    };
+    Error::invalid(
+        if field.is_empty() {
+            String::new()
+        } else {
+            pointer(field)
+        },
+        format!(
+            "{what}: the URL's path and query would be {len} bytes once percent-encoded, over \
+             the limit of {MAX_PATH_AND_QUERY_BYTES} bytes (32 KiB) that HTTP servers and \
+             clients accept; nothing was sent. Split it into several calls (e.g. several \
+             smaller $filter expressions)"
+        ),
+    )
 }
 
 /// The text of a query option: lists (`$select`, `$orderby`, `$expand`) are comma-joined.
