@@ -107,3 +107,77 @@ async fn state_survives_a_restart() {
     assert_eq!(std::fs::read(&file).unwrap(), b"not json");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Saving never writes through a file someone planted beside the data file: the old code wrote
+/// `<data>.tmp` with `fs::write`, which follows a symlink (and then renamed the symlink itself
+/// onto the data file). The temporary file is now unique and created exclusively.
+#[cfg(unix)]
+#[tokio::test]
+async fn save_does_not_follow_a_planted_symlink() {
+    let dir = std::env::temp_dir().join(format!(
+        "threecx-sandbox-symlink-{}-{}",
+        std::process::id(),
+        crate::support::unique_client_id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pbx.json");
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    // Every temporary name the old code could use: `pbx.tmp` (Path::with_extension) and
+    // `pbx.json.tmp`.
+    for planted in ["pbx.tmp", "pbx.json.tmp"] {
+        std::os::unix::fs::symlink(&victim, dir.join(planted)).unwrap();
+    }
+
+    let pbx = start(SandboxConfig {
+        data_file: Some(file.clone()),
+        ..small()
+    })
+    .await;
+    let c = client(&pbx);
+    ok(
+        &c,
+        "Users",
+        "Create User",
+        json!({"body": {"FirstName": "Safe", "LastName": "Save", "Number": "778"}}),
+    )
+    .await;
+    let before = pbx.counts();
+    pbx.shutdown().await.unwrap();
+
+    assert_eq!(
+        std::fs::read(&victim).unwrap(),
+        b"precious",
+        "the symlink's target was written"
+    );
+    let meta = std::fs::symlink_metadata(&file).unwrap();
+    assert!(meta.file_type().is_file(), "the data file is a plain file");
+    for planted in ["pbx.tmp", "pbx.json.tmp"] {
+        let meta = std::fs::symlink_metadata(dir.join(planted)).unwrap();
+        assert!(meta.file_type().is_symlink(), "{planted} left as it was");
+    }
+    // Complete: it loads, with the change; and no temporary file is left behind.
+    let again = start(SandboxConfig {
+        data_file: Some(file.clone()),
+        ..small()
+    })
+    .await;
+    assert_eq!(again.counts(), before);
+    let kept = ok(
+        &client(&again),
+        "Users",
+        "Get User By Number",
+        json!({"Number": "778"}),
+    )
+    .await;
+    assert_eq!(kept["FirstName"], "Safe");
+    drop(again);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["pbx.json", "pbx.json.tmp", "pbx.tmp", "victim.txt"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -2,7 +2,9 @@
 //! saved to and loaded from a JSON file.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -56,7 +58,8 @@ struct Saved {
 const FORMAT: u32 = 1;
 
 impl Data {
-    /// Writes the state to `path` (through a temporary file, so a crash never leaves half a file).
+    /// Writes the state to `path` (through a temporary file, so a crash never leaves half a file;
+    /// see [`write_atomically`]).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let saved = Saved {
             format: FORMAT,
@@ -70,9 +73,7 @@ impl Data {
             chats_seed: self.chats.seed,
         };
         let text = serde_json::to_vec(&saved).map_err(std::io::Error::other)?;
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, path)
+        write_atomically(path, &text)
     }
 
     /// Reads a state saved by [`Data::save`].
@@ -111,5 +112,75 @@ impl Data {
     /// Rows of a table (0 for unknown tables).
     pub fn rows(&self, set: &str) -> usize {
         self.tables.get(set).map_or(0, |t| t.rows.len())
+    }
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old file or the new one, whole:
+/// the bytes go to a temporary file of an unpredictable name in the same folder, created
+/// exclusively (`O_CREAT|O_EXCL`: never opening a file or symlink planted there, readable by the
+/// owner only), synced to disk, renamed over `path`, and the folder is synced so the rename
+/// itself survives a power cut. The temporary file is removed if any step fails.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let (mut file, tmp) = create_temp_beside(dir, path)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            std::fs::rename(&tmp, path)
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(dir)
+}
+
+/// A new, empty file `.<name>.<random>.tmp` in `dir`, created exclusively; retried under
+/// another name should that one exist.
+fn create_temp_beside(dir: &Path, path: &Path) -> std::io::Result<(File, PathBuf)> {
+    use std::hash::{BuildHasher, Hasher};
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "data".to_owned());
+    // RandomState is keyed from the OS's random source: names another user cannot predict.
+    let random = std::collections::hash_map::RandomState::new();
+    let mut last = None;
+    for attempt in 0u32..16 {
+        let mut h = random.build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u32(attempt);
+        if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            h.write_u128(now.as_nanos());
+        }
+        let tmp = dir.join(format!(".{name}.{:016x}.tmp", h.finish()));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&tmp) {
+            Ok(file) => return Ok((file, tmp)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary file name")))
+}
+
+/// Makes a rename in `dir` durable (a no-op where folders cannot be opened, as on Windows).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
     }
 }
