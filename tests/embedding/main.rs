@@ -7,4 +7,5 @@ mod extension;
 mod gateway;
 mod library;
 mod mcp;
+mod slow_clients;
 mod support;

@@ -39,6 +39,12 @@
 //! own status when it is a 4xx other than 401/407 (the request's content was refused: not
 //! found, invalid, forbidden for the API client's role...) and 502 otherwise, 502 `transport` /
 //! `decode`, 504 `timeout`.
+//!
+//! **Connections** ([`ServeOptions`]): a client must send a complete request head within 10 s
+//! of connecting or of its previous answer, or it is closed (slow, dribbling or idle clients
+//! hold nothing for long); at most 512 connections are open at once (more wait in the listen
+//! backlog); a shutdown (Ctrl-C or SIGTERM with [`serve`]) lets the calls in flight finish for
+//! up to 10 s, then closes whatever is left.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -64,6 +70,13 @@ use threecx_registry::{check_confirmed, Operation, Registry};
 use tokio::net::TcpListener;
 
 use crate::{catalog, openapi, ServeError};
+
+mod connections;
+
+pub use connections::{
+    shutdown_signal, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_SHUTDOWN_GRACE,
+};
 
 /// Largest request body accepted by default: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -167,7 +180,8 @@ pub fn router(state: GatewayState) -> Router {
         .with_state(state)
 }
 
-/// Listens on `addr` and serves until Ctrl-C (for `threecx serve`).
+/// Listens on `addr` and serves with the default [`ServeOptions`] until Ctrl-C or SIGTERM (see
+/// [`shutdown_signal`]).
 pub async fn serve(addr: SocketAddr, state: GatewayState) -> Result<(), ServeError> {
     let listener = TcpListener::bind(addr)
         .await
@@ -176,23 +190,29 @@ pub async fn serve(addr: SocketAddr, state: GatewayState) -> Result<(), ServeErr
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
     tracing::info!(%local, "threecx gateway listening");
-    serve_listener(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    let stop = shutdown_signal()?;
+    serve_listener(listener, state, stop).await
 }
 
-/// Serves on an already bound `listener` until `shutdown` completes (then finishes the requests
-/// in flight). For embedding and tests: bind `127.0.0.1:0` to get a free port.
+/// Serves on an already bound `listener` with the default [`ServeOptions`] until `shutdown`
+/// completes (then finishes the requests in flight, for at most the grace period). For
+/// embedding and tests: bind `127.0.0.1:0` to get a free port.
 pub async fn serve_listener(
     listener: TcpListener,
     state: GatewayState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+    serve_listener_with(listener, state, ServeOptions::default(), shutdown).await
+}
+
+/// [`serve_listener`] with explicit connection limits and timeouts (see [`ServeOptions`]).
+pub async fn serve_listener_with(
+    listener: TcpListener,
+    state: GatewayState,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    connections::serve(listener, router(state), options, shutdown).await
 }
 
 // ---------------------------------------------------------------------------------------------
