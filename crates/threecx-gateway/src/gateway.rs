@@ -72,18 +72,18 @@ use tokio::net::TcpListener;
 use crate::{catalog, openapi, ServeError};
 
 mod connections;
+mod keys;
 
 pub use connections::{
     shutdown_signal, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_SHUTDOWN_GRACE,
 };
+pub use keys::{MIN_API_KEY_DISTINCT, MIN_API_KEY_LEN};
 
 /// Largest request body accepted by default: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Items per PBX page when streaming with `?all=true`, unless `page_size` says otherwise.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
-/// Shortest API key accepted.
-pub const MIN_API_KEY_LEN: usize = 16;
 
 /// What the gateway serves with: the PBX client (its credentials never leave the process), the
 /// gateway's own API key, and limits.
@@ -110,21 +110,17 @@ impl std::fmt::Debug for GatewayState {
 }
 
 impl GatewayState {
-    /// A gateway for `client` protected by `api_key` (required; at least
-    /// [`MIN_API_KEY_LEN`] characters, e.g. `openssl rand -hex 32`), serving every action of
+    /// A gateway for `client` protected by `api_key` (required and hard to guess: at least
+    /// [`MIN_API_KEY_LEN`] characters, [`MIN_API_KEY_DISTINCT`] of them different, not a
+    /// sequence such as `abcdef...`; e.g. `openssl rand -hex 32`), serving every action of
     /// [`threecx_ops::registry()`] with a body limit of [`DEFAULT_MAX_BODY_BYTES`].
     pub fn new(client: Client, api_key: impl Into<SecretString>) -> Result<GatewayState, Error> {
         let api_key: SecretString = api_key.into();
         let key = api_key.expose_secret();
-        if key.trim().len() < MIN_API_KEY_LEN {
-            return Err(Error::Config {
-                field: "api_key",
-                message: format!(
-                    "the gateway's API key must have at least {MIN_API_KEY_LEN} characters (it \
-                     protects the PBX); make one with `openssl rand -hex 32`"
-                ),
-            });
-        }
+        keys::check(key).map_err(|message| Error::Config {
+            field: "api_key",
+            message,
+        })?;
         Ok(GatewayState {
             client,
             key_digest: Sha256::digest(key.as_bytes()).into(),
