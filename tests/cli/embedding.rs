@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -130,6 +130,158 @@ fn assert_no_secret(pbx: &TestPbx, what: &str, text: &str) {
     }
 }
 
+/// The gateway's address, from the first line it prints.
+fn gateway_addr(out: &mpsc::Receiver<String>) -> std::net::SocketAddr {
+    let banner = out
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the gateway prints its address");
+    banner
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+}
+
+/// Sends `signal` to `child`; its exit status and how long it took to exit (at most 30 s).
+fn signal(child: &mut Child, signal: &str) -> (std::process::ExitStatus, Duration) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("still running 30 s after SIG{signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn serve_refuses_guessable_keys_and_warns_off_loopback() {
+    let pbx = TestPbx::small();
+    for key in [
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "abcdefghijklmnopqrstuvwxyz",
+    ] {
+        let run = threecx(["serve", "--listen", "127.0.0.1:0"])
+            .sandbox(&pbx)
+            .env("THREECX_GATEWAY_KEY", key)
+            .run();
+        run.assert_code(2);
+        assert!(run.stderr.contains("too easy to guess"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("openssl rand -hex 32"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains(key),
+            "the key is echoed: {}",
+            run.stderr
+        );
+    }
+    // Off loopback: a warning that the gateway speaks plain HTTP. 192.0.2.1 (TEST-NET-1) is no
+    // address of this machine: the bind fails, so nothing ever listens beyond loopback.
+    let run = threecx(["serve", "--listen", "192.0.2.1:0"])
+        .sandbox(&pbx)
+        .env("THREECX_GATEWAY_KEY", GATEWAY_KEY)
+        .run();
+    assert!(
+        run.stderr.contains("not a loopback address")
+            && run.stderr.contains("plain HTTP")
+            && run.stderr.contains("unencrypted"),
+        "{}",
+        run.stderr
+    );
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("cannot listen on 192.0.2.1:0"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// SIGTERM while a slow call is in flight: the call completes, then the gateway exits 0.
+#[test]
+fn sigterm_lets_the_call_in_flight_finish_then_serve_exits_0() {
+    let pbx = TestPbx::small();
+    let latency = Duration::from_secs(2);
+    pbx.handle.add_fault(
+        threecx_sandbox::FaultRule::new(threecx_sandbox::Fault::Latency(latency))
+            .path_prefix("/xapi/v1/SystemStatus")
+            .times(1),
+    );
+    let mut child = spawn(&pbx, &["serve", "--listen", "127.0.0.1:0"]);
+    let log = drain_stderr(&mut child);
+    let out = lines(child.stdout.take().unwrap());
+    let addr = gateway_addr(&out);
+
+    let started = Instant::now();
+    let call = std::thread::spawn(move || {
+        let answer = http(
+            addr,
+            "POST",
+            "/v1/actions/SystemStatus/GetSystemStatus",
+            true,
+            "{}",
+        );
+        (answer, started.elapsed())
+    });
+    // The call is at the PBX (which takes 2 s to answer) when the signal comes.
+    std::thread::sleep(Duration::from_millis(700));
+    let (status, took) = signal(&mut child, "TERM");
+    let ((code, body), answered) = call.join().unwrap();
+    let stderr = log.join().unwrap();
+    assert_eq!(code, 200, "{body}\n{stderr}");
+    assert_eq!(body["result"]["Version"], "20.0.10", "{body}");
+    assert!(answered >= latency, "{answered:?}");
+    assert!(status.success(), "{status:?}: {stderr}");
+    println!(
+        "SIGTERM 0.7 s into a {latency:?} call: answered 200 after {answered:?}, the gateway \
+         exited 0 {took:?} after the signal"
+    );
+    assert_no_secret(&pbx, "the gateway's log", &stderr);
+}
+
+/// A client that sent half a request head does not keep SIGTERM from stopping the gateway:
+/// it is closed when `--shutdown-grace` runs out.
+#[test]
+fn a_half_sent_head_does_not_keep_serve_from_stopping() {
+    use std::io::Write as _;
+    let pbx = TestPbx::small();
+    let mut child = spawn(
+        &pbx,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--header-timeout",
+            "60",
+            "--shutdown-grace",
+            "1",
+        ],
+    );
+    let log = drain_stderr(&mut child);
+    let out = lines(child.stdout.take().unwrap());
+    let addr = gateway_addr(&out);
+    let mut half = std::net::TcpStream::connect(addr).unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nX-Half: ")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, took) = signal(&mut child, "TERM");
+    let stderr = log.join().unwrap();
+    assert!(status.success(), "{status:?}: {stderr}");
+    println!("SIGTERM with a half-sent head open (--shutdown-grace 1): exited 0 in {took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    drop(half);
+}
+
 #[test]
 fn serve_runs_the_seed_action_only_when_confirmed_and_needs_its_key() {
     let pbx = TestPbx::small();
@@ -179,6 +331,10 @@ fn serve_runs_the_seed_action_only_when_confirmed_and_needs_its_key() {
     let status = interrupt(&mut child);
     let stderr = log.join().unwrap();
     assert!(status.success(), "{status:?}: {stderr}");
+    assert!(
+        !stderr.contains("plain HTTP"),
+        "no warning on loopback: {stderr}"
+    );
     assert_no_secret(&pbx, "the gateway's log", &stderr);
 }
 

@@ -13,4 +13,5 @@ mod n8n;
 mod paging_and_downloads;
 mod readme;
 mod sandbox;
+mod signals;
 mod terminal;

@@ -160,7 +160,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
 
-    /// File holding the API key clients must send (at least 16 characters)
+    /// File holding the API key clients must send (at least 16 characters, 8 of them different)
     /// [env: THREECX_GATEWAY_KEY holds the key itself]
     #[arg(long, value_name = "FILE")]
     pub api_key_file: Option<PathBuf>,
@@ -176,6 +176,21 @@ pub struct ServeArgs {
     /// Per-request timeout towards the PBX, in seconds
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
+
+    /// Most connections open at once; more wait until one closes
+    #[arg(long, value_name = "N", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Seconds a client has to send a complete request head, after connecting or after its
+    /// previous answer (so also the idle keep-alive timeout)
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub header_timeout: Duration,
+
+    /// Seconds the calls in flight may take to finish on Ctrl-C or SIGTERM, before the
+    /// remaining connections are closed
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    pub shutdown_grace: Duration,
 }
 
 #[derive(Debug, Args)]

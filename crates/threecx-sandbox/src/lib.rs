@@ -326,7 +326,7 @@ pub fn banner(handle: &SandboxHandle) -> String {
     let counts = handle.counts();
     let data = match &config.data_file {
         Some(p) => format!(
-            "{} (loaded at start if present, saved on Ctrl-C)",
+            "{} (loaded at start if present, saved on Ctrl-C, SIGTERM or SIGHUP)",
             p.display()
         ),
         None => "in memory (use --data FILE to keep changes)".to_owned(),
@@ -360,19 +360,46 @@ pub fn banner(handle: &SandboxHandle) -> String {
     )
 }
 
-/// Runs a sandbox until Ctrl-C (for `threecx sandbox [--port N] [--seed N] [--data FILE]`):
-/// prints [`banner`] to stdout, then saves the state to the data file on the way out.
+/// Runs a sandbox until Ctrl-C, SIGTERM or SIGHUP (for
+/// `threecx sandbox [--port N] [--seed N] [--data FILE]`): prints [`banner`] to stdout, then
+/// saves the state to the data file on the way out.
 pub async fn serve_forever(config: SandboxConfig) -> Result<()> {
+    let stop = stop_signal().map_err(|e| SandboxError::Stopped(e.to_string()))?;
     let handle = Sandbox::start(config).await?;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(banner(&handle).as_bytes());
     let _ = out.flush();
     drop(out);
-    let _ = tokio::signal::ctrl_c().await;
+    stop.await;
     let saved = handle.config().data_file.clone();
     handle.shutdown().await?;
     if let Some(path) = saved {
         println!("Saved the sandbox state to {}.", path.display());
     }
     Ok(())
+}
+
+/// Completes on the first SIGINT, SIGTERM or SIGHUP (listening from the call on): each one
+/// stops the sandbox and saves its data, none loses it.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+            _ = hangup.recv() => {}
+        }
+    })
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

@@ -1,4 +1,5 @@
-//! `threecx sandbox`: a simulated 3CX PBX on 127.0.0.1 until Ctrl-C; and `--sandbox`: one started
+//! `threecx sandbox`: a simulated 3CX PBX on 127.0.0.1 until Ctrl-C, SIGTERM or SIGHUP (each saves
+//! `--data` and exits 0); and `--sandbox`: one started
 //! inside this process for the one command.
 //!
 //! Nothing here runs for `list`, `describe` or `completions`: the sandbox (its routes and
@@ -13,7 +14,8 @@ use crate::cli::{GlobalArgs, SandboxArgs};
 use crate::connection::Connection;
 use crate::exit::{CliError, CliResult, LOCAL, USAGE};
 
-/// `threecx sandbox [...]`: serves until Ctrl-C, then saves the state to `--data`, if given.
+/// `threecx sandbox [...]`: serves until Ctrl-C, SIGTERM or SIGHUP, then saves the state to
+/// `--data`, if given.
 pub fn run(args: &SandboxArgs) -> CliResult {
     let config = SandboxConfig {
         port: args.port,
@@ -35,10 +37,11 @@ pub fn run(args: &SandboxArgs) -> CliResult {
     server_runtime()?.block_on(serve_until_interrupted(config))
 }
 
-/// What [`threecx_sandbox::serve_forever`] does (start, print the banner, wait for Ctrl-C, stop
-/// and save), but listening for Ctrl-C *before* the banner says the sandbox is ready: a script
-/// that sends SIGINT as soon as it reads the banner must stop it, not kill it unsaved (or, in a
-/// background job, where SIGINT starts out ignored, be missed and leave it running).
+/// What [`threecx_sandbox::serve_forever`] does (start, print the banner, wait for a signal,
+/// stop and save), but listening for signals *before* the banner says the sandbox is ready: a
+/// script that sends SIGINT or SIGTERM as soon as it reads the banner must stop it, not kill it
+/// unsaved (or, in a background job, where SIGINT starts out ignored, be missed and leave it
+/// running).
 async fn serve_until_interrupted(config: SandboxConfig) -> CliResult {
     let interrupted = interrupt_listener()?;
     let handle = Sandbox::start(config).await.map_err(from_sandbox)?;
@@ -56,19 +59,30 @@ async fn serve_until_interrupted(config: SandboxConfig) -> CliResult {
     Ok(())
 }
 
-/// A future that completes on Ctrl-C (SIGINT), listening from now on.
+/// A future that completes on Ctrl-C (SIGINT), SIGTERM (what `kill`, systemd, Docker and
+/// Kubernetes send) or SIGHUP (the terminal closed), listening from now on: `sandbox`, `serve`
+/// and `mcp` stop the same way on each (the sandbox saves `--data`), and exit 0.
 #[cfg(unix)]
-pub(super) fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()>> {
+pub(super) fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()> + Send> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut sigint = signal(SignalKind::interrupt())
-        .map_err(|e| CliError::local(format!("cannot listen for Ctrl-C: {e}")))?;
+    let listen = |kind: SignalKind| {
+        signal(kind).map_err(|e| CliError::local(format!("cannot listen for signals: {e}")))
+    };
+    let mut interrupt = listen(SignalKind::interrupt())?;
+    let mut terminate = listen(SignalKind::terminate())?;
+    let mut hangup = listen(SignalKind::hangup())?;
     Ok(async move {
-        sigint.recv().await;
+        let name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+            _ = hangup.recv() => "SIGHUP",
+        };
+        tracing::info!(signal = name, "stopping");
     })
 }
 
 #[cfg(not(unix))]
-pub(super) fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()>> {
+pub(super) fn interrupt_listener() -> CliResult<impl std::future::Future<Output = ()> + Send> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -1,9 +1,11 @@
-//! `threecx serve`: the HTTP action gateway of `threecx-gateway`, until Ctrl-C.
+//! `threecx serve`: the HTTP action gateway of `threecx-gateway`, until Ctrl-C, SIGTERM or
+//! SIGHUP (each stops it the same way: no new connections, the calls in flight finish within
+//! `--shutdown-grace`, exit 0).
 
 use std::io::Write;
 
 use secrecy::SecretString;
-use threecx_gateway::gateway::{self, GatewayState};
+use threecx_gateway::gateway::{self, GatewayState, ServeOptions};
 use threecx_gateway::ServeError;
 
 use super::session::Session;
@@ -16,6 +18,7 @@ pub const ENV_GATEWAY_KEY: &str = "THREECX_GATEWAY_KEY";
 
 pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult {
     let key = api_key(args)?;
+    warn_if_on_network(args.listen);
     let conn = Connection::resolve(global)?;
     // Several threads: one slow PBX call must not hold up the other callers.
     let runtime = super::sandbox::server_runtime()?;
@@ -23,6 +26,10 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult {
     let state = GatewayState::new(session.client.clone(), key)?
         .max_body_bytes(args.max_body)
         .page_size(args.page_size);
+    let options = ServeOptions::default()
+        .max_connections(args.max_connections as usize)
+        .header_read_timeout(args.header_timeout)
+        .shutdown_grace(args.shutdown_grace);
     let result = runtime.block_on(async {
         let interrupted = super::sandbox::interrupt_listener()?;
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -44,12 +51,28 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult {
             )?;
             out.flush()?;
         }
-        gateway::serve_listener(listener, state, interrupted)
+        gateway::serve_listener_with(listener, state, options, interrupted)
             .await
             .map_err(from_serve)
     });
     session.close(&runtime);
     result
+}
+
+/// The gateway speaks plain HTTP: on an address other than loopback its API key and the PBX's
+/// data cross the network unencrypted. Said on stderr (whatever the log level), not refused:
+/// behind a TLS-terminating reverse proxy or in a container, listening on all addresses is how
+/// it is reached.
+fn warn_if_on_network(addr: std::net::SocketAddr) {
+    if addr.ip().is_loopback() {
+        return;
+    }
+    eprintln!(
+        "warning: --listen {addr} is not a loopback address, and the gateway speaks plain HTTP: \
+         its API key and the PBX's data would cross the network unencrypted. Put it behind a \
+         reverse proxy that terminates TLS (nginx, Caddy, Traefik...) or reach it through an SSH \
+         tunnel; listen on 127.0.0.1 when the callers run on this machine."
+    );
 }
 
 /// The key from `--api-key-file` (surrounding whitespace dropped), else `THREECX_GATEWAY_KEY`.
