@@ -399,3 +399,34 @@ fn a_taken_port_is_a_usage_error() {
     run.assert_code(2);
     assert!(run.stderr.contains("cannot listen"), "{run:#?}");
 }
+
+#[test]
+fn a_purge_lost_after_sending_exits_6_outcome_unknown_sent_once() {
+    let pbx = TestPbx::small();
+    pbx.handle.add_fault(
+        threecx_sandbox::FaultRule::new(threecx_sandbox::Fault::ConnectionReset)
+            .path_prefix("/xapi/v1/PurgeChats")
+            .method("POST"),
+    );
+    let run = threecx([
+        "call",
+        "Purge Settings",
+        "Purge Chats",
+        "--input",
+        SEED_INPUT,
+        "--yes",
+    ])
+    .sandbox(&pbx)
+    .run();
+    run.assert_code(6);
+    assert!(
+        run.stderr.contains("outcome unknown") && run.stderr.contains("NOT sent again"),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("firewall"), "{run:#?}");
+    assert_eq!(
+        pbx.handle.count("POST", "/xapi/v1/PurgeChats"),
+        1,
+        "sent once"
+    );
+}

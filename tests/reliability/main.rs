@@ -12,6 +12,7 @@
 //! The figures are printed (stderr) and written to `$CARGO_TARGET_TMPDIR/reliability/*.md`;
 //! `RELIABILITY.md` quotes them. Run: `cargo test -p threecx-tests --test reliability`.
 
+mod downloads;
 mod fuzz;
 mod load;
 mod matrix;

@@ -742,15 +742,15 @@ mod tests {
             "https://u:hunter2@pbx.example.com",
             "u:hunter2@pbx.example.com:5001/xapi/v1",
         ] {
-            let e = resolve(
+            let Err(e) = resolve(
                 &args(),
                 &[
                     (ENV_CONFIG, "/nonexistent/threecx.toml".into()),
                     (ENV_URL, url.into()),
                 ],
-            )
-            .err()
-            .expect("refused");
+            ) else {
+                panic!("{url} is refused");
+            };
             let text = format!("{e:?}");
             assert!(!text.contains("hunter2"), "{text}");
             assert!(text.contains("user name or password"), "{text}");

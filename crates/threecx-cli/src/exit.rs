@@ -22,6 +22,9 @@ pub const AUTH: u8 = 3;
 pub const API: u8 = 4;
 /// Network failure, timeout, or an answer that could not be decoded.
 pub const NETWORK: u8 = 5;
+/// Outcome unknown: an action that is not safe to repeat (a purge, a delete...) was sent, then
+/// the connection failed or timed out; the PBX may have carried it out. It was not repeated.
+pub const OUTCOME_UNKNOWN: u8 = 6;
 
 /// The exit code table shown at the end of `--help`.
 pub const HELP: &str = "\
@@ -34,7 +37,10 @@ Exit codes:
      its data file unreadable)
   3  authentication failed: check the client ID and secret, the PBX URL and the API client's role
   4  the 3CX API answered with an error (its message is shown)
-  5  network error or timeout, or an answer that could not be decoded";
+  5  network error or timeout, or an answer that could not be decoded
+  6  outcome unknown: an action that is not safe to repeat (purge, delete...) was sent, then the
+     connection failed or timed out; the PBX may have carried it out. It was not sent again:
+     check the PBX before running it again";
 
 /// A failure of a command: what to print and which code to exit with.
 #[derive(Debug)]
@@ -112,6 +118,7 @@ pub fn code_of(error: &Error) -> u8 {
         Error::Auth { .. } => AUTH,
         Error::Api { .. } => API,
         Error::Timeout { .. } | Error::Transport { .. } | Error::Decode { .. } => NETWORK,
+        Error::OutcomeUnknown { .. } => OUTCOME_UNKNOWN,
         _ => LOCAL,
     }
 }

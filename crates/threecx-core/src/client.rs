@@ -23,6 +23,16 @@ use crate::retry::{parse_retry_after, Decision, Fault, Policy, RetryBudget, TRAN
 use crate::token::{shared_cache, Token, TokenCache};
 
 const DURING_API: &str = "waiting for the PBX";
+
+mod download;
+pub use download::DownloadInfo;
+
+/// Most bytes of an error answer read: enough for any OData error; the rest is not waited for.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Most bytes of a successful answer held in memory (a page of JSON, a small file). Larger pages
+/// are refused with a clear error: page with `$top`; large files go through
+/// [`Client::download_to`].
+pub const MAX_RESPONSE_BODY: usize = 128 * 1024 * 1024;
 const DURING_CONNECT: &str = "connecting to the PBX";
 const DURING_CALL: &str = "waiting for the PBX across all attempts (call_timeout)";
 /// Longest excerpt of a non-JSON error body put into an error message.
@@ -368,7 +378,27 @@ impl Client {
         let mut response = builder.send().await.map_err(timed_out)?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        let body = response.bytes().await.map_err(timed_out)?;
+        // Error answers are read only up to an excerpt; successful ones up to a cap, so that a
+        // runaway answer cannot take the process's memory.
+        let cap = if status.is_success() {
+            MAX_RESPONSE_BODY
+        } else {
+            MAX_ERROR_BODY
+        };
+        if status.is_success() && response.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(too_large(req, cap));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(timed_out)? {
+            if body.len() + chunk.len() > cap {
+                if status.is_success() {
+                    return Err(too_large(req, cap));
+                }
+                body.extend_from_slice(&chunk[..cap - body.len()]);
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
         tracing::debug!(
             method = req.method.as_str(),
             path = %req.path_and_query,
@@ -380,9 +410,21 @@ impl Client {
         Ok(Answer {
             status,
             headers,
-            // Without a copy when the buffer is not shared.
-            body: Vec::from(body),
+            body,
         })
+    }
+}
+
+/// The error of an answer over [`MAX_RESPONSE_BODY`].
+fn too_large(req: &PreparedRequest, cap: usize) -> Error {
+    Error::Decode {
+        what: format!("{} {}", req.method, req.path_and_query),
+        message: format!(
+            "the answer is larger than {} MiB, more than one call holds in memory: page through \
+             a list with $top/$skip (threecx call --all), and save files with download_to \
+             (threecx call --out FILE)",
+            cap / (1024 * 1024)
+        ),
     }
 }
 

@@ -66,7 +66,10 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
 
     let format = args.output.unwrap_or(CallFormat::Json);
     let result = runtime.block_on(async {
-        if args.all {
+        if is_download {
+            let req = registry.prepare(op, &input)?;
+            stream_download(client, &req, args.out.as_deref(), format).await
+        } else if args.all {
             stream_all(registry, client, op, input, args.page_size, format).await
         } else {
             let response = registry.call_op(client, op, input).await?;
@@ -280,6 +283,69 @@ fn render(response: Response, out_file: Option<&Path>, format: CallFormat) -> Cl
     }
     out.flush()?;
     Ok(())
+}
+
+/// A download streamed to `--out FILE` (through a temporary file in the same folder, renamed
+/// only once complete: never a partial file at the destination, and a symlink there is
+/// replaced, not followed) or to stdout; memory stays flat whatever the size.
+async fn stream_download(
+    client: &Client,
+    req: &PreparedRequest,
+    out_file: Option<&Path>,
+    format: CallFormat,
+) -> CliResult {
+    let Some(path) = out_file else {
+        let mut stdout = tokio::io::stdout();
+        client
+            .download_to(req, &mut stdout)
+            .await
+            .map_err(download_error)?;
+        return Ok(());
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let local = |what: &str, e: std::io::Error| {
+        CliError::local(format!("cannot {what} {}: {e}", path.display()))
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".threecx-download-")
+        .tempfile_in(&dir)
+        .map_err(|e| local("prepare", e))?;
+    let mut file = tokio::fs::File::from_std(tmp.reopen().map_err(|e| local("prepare", e))?);
+    let info = client
+        .download_to(req, &mut file)
+        .await
+        .map_err(download_error)?;
+    file.sync_all().await.map_err(|e| local("write", e))?;
+    drop(file);
+    tmp.persist(path).map_err(|e| local("save", e.error))?;
+    let summary = json!({
+        "file": path.display().to_string(),
+        "content_type": info.content_type,
+        "file_name": info.file_name,
+        "size": info.size,
+    });
+    let mut out = std::io::stdout().lock();
+    match format {
+        CallFormat::Ndjson => write_ndjson_line(&mut out, &summary)?,
+        CallFormat::Table => write_value_table(&mut out, &summary)?,
+        CallFormat::Json => write_json(&mut out, &summary)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A failure writing the destination is a local error (exit 1), not a PBX one.
+fn download_error(e: threecx_ops::core::Error) -> CliError {
+    match e {
+        threecx_ops::core::Error::Config {
+            field: "download destination",
+            message,
+        } => CliError::local(message),
+        other => other.into(),
+    }
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> CliResult {
