@@ -51,6 +51,10 @@ pub const DEFAULT_TOKEN_BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_TOKEN_REQUESTS_PER_MINUTE: u32 = 6;
 /// Most attempts per call that can be configured.
 const MAX_ATTEMPTS_LIMIT: u32 = 10;
+/// Longest duration any setting may have (timeouts, margins, backoffs): 7 days. Far beyond
+/// any real use, and far enough from the limits of clocks and `Duration` arithmetic that no
+/// deadline computed from a setting can overflow (`--timeout 1e19` used to crash the CLI).
+pub const MAX_DURATION_SETTING: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The API root below the base URL.
 const API_PATH: &str = "/xapi/v1";
@@ -584,13 +588,36 @@ impl ConfigBuilder {
                 message: "must be more than zero, e.g. 30 s".to_owned(),
             });
         }
+        let retry = self.retry;
+        for (field, value) in [
+            ("timeout", Some(self.timeout)),
+            ("connect_timeout", Some(self.connect_timeout)),
+            ("call_timeout", self.call_timeout),
+            ("refresh_margin", Some(self.refresh_margin)),
+            ("backoff", Some(retry.backoff_base.max(retry.backoff_max))),
+            ("max_retry_after", Some(retry.max_retry_after)),
+            (
+                "token_backoff",
+                Some(retry.token_backoff_base.max(retry.token_backoff_max)),
+            ),
+        ] {
+            if value.is_some_and(|v| v > MAX_DURATION_SETTING) {
+                return Err(Error::Config {
+                    field,
+                    message: format!(
+                        "must be at most 7 days ({} s); got {:.0} s",
+                        MAX_DURATION_SETTING.as_secs(),
+                        value.unwrap_or_default().as_secs_f64()
+                    ),
+                });
+            }
+        }
         if self.connect_timeout.is_zero() {
             return Err(Error::Config {
                 field: "connect_timeout",
                 message: "must be more than zero, e.g. 10 s".to_owned(),
             });
         }
-        let retry = self.retry;
         if !(1..=MAX_ATTEMPTS_LIMIT).contains(&retry.max_attempts) {
             return Err(Error::Config {
                 field: "max_attempts",
@@ -984,6 +1011,32 @@ mod tests {
             "call_timeout"
         );
         assert_eq!(field(b.clone().token_cache_dir("")), "token_cache_dir");
+        // Durations beyond any use: refused, not left to overflow a deadline later.
+        let huge = Duration::from_secs(u64::MAX);
+        let week = MAX_DURATION_SETTING;
+        assert_eq!(field(b.clone().timeout(huge)), "timeout");
+        assert_eq!(
+            field(
+                b.clone()
+                    .timeout(Duration::from_secs(10_000_000_000_000_000_000))
+            ),
+            "timeout"
+        );
+        assert_eq!(field(b.clone().connect_timeout(huge)), "connect_timeout");
+        assert_eq!(field(b.clone().call_timeout(huge)), "call_timeout");
+        assert_eq!(field(b.clone().refresh_margin(huge)), "refresh_margin");
+        assert_eq!(field(b.clone().backoff(week, huge)), "backoff");
+        assert_eq!(field(b.clone().max_retry_after(huge)), "max_retry_after");
+        assert_eq!(field(b.clone().token_backoff(week, huge)), "token_backoff");
+        let c = b
+            .clone()
+            .timeout(week)
+            .connect_timeout(week)
+            .max_attempts(10)
+            .build()
+            .unwrap();
+        // The default call timeout grows with them, without overflowing.
+        assert_eq!(c.call_timeout(), week * 20);
         assert!(b.max_attempts(1).build().is_ok());
     }
 

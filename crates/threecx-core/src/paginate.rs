@@ -191,7 +191,8 @@ impl<T: DeserializeOwned> Pager<T> {
         let url = self.client.url_of(&req);
         let (items, next_link) = self.client.send_decoded(&req, &url, page::<T>).await?;
         let got = items.len() as u64;
-        self.skip += got;
+        // `$skip` comes from the caller: up to u64::MAX.
+        self.skip = self.skip.saturating_add(got);
         self.asked = asked;
         self.received = got;
         self.page = items.into_iter();
@@ -236,8 +237,8 @@ impl<T: DeserializeOwned> Pager<T> {
         let (items, next_link) = self.client.send_decoded(&req, &url, page::<T>).await?;
         let got = items.len() as u64;
         // The link's items belong to the request that led to it: `$skip` moves on past them.
-        self.skip += got;
-        self.received += got;
+        self.skip = self.skip.saturating_add(got);
+        self.received = self.received.saturating_add(got);
         self.page = items.into_iter();
         self.next = match next_link {
             Some(link) => Next::Link(link),

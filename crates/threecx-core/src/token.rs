@@ -35,6 +35,17 @@ use crate::token_file::{self, LockedFile, Record, StoredError, StoredFailures, S
 /// so a wrong guess costs little (a 401 also triggers one refresh).
 const FALLBACK_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
+/// Longest lifetime believed, whatever the token answer (or the token file) says: a day. 3CX
+/// tokens live an hour; an `expires_in` of `u64::MAX` or a JWT `exp` in the year 292277026596
+/// is read as this, so no deadline computed from it can overflow, and a token that does expire
+/// earlier is replaced after the PBX rejects it (one refresh, see `Client::execute`).
+pub(crate) const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Shortest lifetime believed: 30 s, half the shortest any 3CX version issues (`expires_in: 1`
+/// in minutes). A token answer claiming less would otherwise have every call fetch a token
+/// (and 3CX keeps one token per client, so each fetch invalidates the last one).
+pub(crate) const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(30);
+
 /// What [`ExpiresInUnit::Auto`] still reads as minutes: 3CX before 20.0.9 sent `60`.
 const AUTO_MINUTES_MAX: u64 = 60;
 
@@ -145,7 +156,8 @@ impl Backoff {
     fn record_failure(&mut self, now_ms: u64) {
         self.consecutive = self.consecutive.saturating_add(1);
         self.last_ms = now_ms;
-        self.recent_ms.retain(|&t| t + MINUTE_MS > now_ms);
+        self.recent_ms
+            .retain(|&t| t.saturating_add(MINUTE_MS) > now_ms);
         self.recent_ms.push(now_ms);
     }
 
@@ -316,20 +328,24 @@ impl TokenCache {
         let completion = self.completed.fetch_add(1, Ordering::AcqRel) + 1;
         match result {
             Ok(fetched) => {
-                let margin = refresh_margin(fetched.lifetime, config.refresh_margin());
+                // Clamped by `token_lifetime` already; clamped again here so that nothing below
+                // can overflow whatever a future change does there.
+                let lifetime = fetched.lifetime.min(MAX_TOKEN_LIFETIME);
+                let margin = refresh_margin(lifetime, config.refresh_margin());
+                let lifetime_ms = lifetime.as_millis() as u64;
                 let stored = StoredToken {
                     access_token: fetched.value.expose_secret().to_owned(),
-                    expires_at_ms: started_ms + fetched.lifetime.as_millis() as u64,
-                    lifetime_ms: fetched.lifetime.as_millis() as u64,
+                    expires_at_ms: started_ms.saturating_add(lifetime_ms),
+                    lifetime_ms,
                 };
                 let token = Arc::new(Token::new(
                     fetched.value,
-                    started + fetched.lifetime.saturating_sub(margin),
-                    started + fetched.lifetime,
+                    after(started, lifetime.saturating_sub(margin)),
+                    after(started, lifetime),
                     NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
                 ));
                 tracing::debug!(
-                    lifetime_s = fetched.lifetime.as_secs(),
+                    lifetime_s = lifetime.as_secs(),
                     refresh_margin_s = margin.as_secs(),
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "fetched an access token"
@@ -398,8 +414,11 @@ impl TokenCache {
         {
             return None;
         }
-        let remaining = Duration::from_millis(stored.expires_at_ms.checked_sub(unix_ms())?);
-        let lifetime = Duration::from_millis(stored.lifetime_ms);
+        // The file is only as trustworthy as its folder: no expiry further away than a token
+        // can live.
+        let remaining = Duration::from_millis(stored.expires_at_ms.checked_sub(unix_ms())?)
+            .min(MAX_TOKEN_LIFETIME);
+        let lifetime = Duration::from_millis(stored.lifetime_ms).min(MAX_TOKEN_LIFETIME);
         let margin = refresh_margin(lifetime, config.refresh_margin());
         if remaining <= margin {
             return None;
@@ -407,8 +426,8 @@ impl TokenCache {
         let now = Instant::now();
         Some(Arc::new(Token::new(
             SecretString::from(stored.access_token.clone()),
-            now + (remaining - margin),
-            now + remaining,
+            after(now, remaining - margin),
+            after(now, remaining),
             NEXT_TOKEN_ID.fetch_add(1, Ordering::Relaxed),
         )))
     }
@@ -552,6 +571,12 @@ fn from_stored(stored: &StoredError) -> Error {
     }
 }
 
+/// `at + d`, or `at` itself in the (clamped-away) case that it would overflow: a token then
+/// counts as due for replacement rather than crashing the process.
+fn after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or(at)
+}
+
 fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -693,7 +718,9 @@ fn unix_now() -> i64 {
 }
 
 /// How long a token lives: from a JWT `exp` claim if the token has one, else from `expires_in`
-/// read per `unit`, else [`FALLBACK_LIFETIME`].
+/// read per `unit`, else [`FALLBACK_LIFETIME`]; always between [`MIN_TOKEN_LIFETIME`] and
+/// [`MAX_TOKEN_LIFETIME`], whatever the numbers (they come from the network: no arithmetic on
+/// them can overflow).
 ///
 /// With `exp`, `exp - iat` is used when `iat` is there too: it does not depend on the PBX's clock
 /// agreeing with ours.
@@ -703,25 +730,35 @@ pub(crate) fn token_lifetime(
     unit: ExpiresInUnit,
     now_unix: i64,
 ) -> Duration {
+    let clamp = |d: Duration| d.clamp(MIN_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME);
     if let Some(claims) = jwt_claims(access_token) {
+        // `as` saturates (1e300 becomes i64::MAX), and the differences saturate too.
         let num = |k: &str| claims.get(k).and_then(Value::as_f64).map(|f| f as i64);
         if let Some(exp) = num("exp") {
             let secs = match num("iat") {
-                Some(iat) if iat < exp => exp - iat,
-                _ => exp - now_unix,
+                Some(iat) if iat < exp => exp.saturating_sub(iat),
+                _ => exp.saturating_sub(now_unix),
             };
             if secs > 0 {
-                return Duration::from_secs(secs as u64);
+                return clamp(Duration::from_secs(secs as u64));
             }
         }
     }
+    // Whole numbers as given; a fraction or an exponent (`1e300`) is truncated, saturating at
+    // u64::MAX; negative values and zero mean "not given".
+    let from_float = |f: f64| (f >= 1.0).then_some(f as u64);
     let value = match expires_in {
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().and_then(from_float)),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            s.parse::<u64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().and_then(from_float))
+        }
         _ => None,
     };
     match value {
-        Some(v) if v > 0 => expires_in_duration(v, unit),
+        Some(v) if v > 0 => clamp(expires_in_duration(v, unit)),
         _ => FALLBACK_LIFETIME,
     }
 }
@@ -836,6 +873,76 @@ mod tests {
         assert_eq!(
             token_lifetime("a.b.c", Some(&json!(60)), ExpiresInUnit::Auto, now),
             HOUR
+        );
+    }
+
+    #[test]
+    fn lifetimes_are_clamped_whatever_the_numbers() {
+        let auto = ExpiresInUnit::Auto;
+        let now = 1_700_000_000;
+        let life =
+            |token: &str, expires_in: Value| token_lifetime(token, Some(&expires_in), auto, now);
+        for huge in [
+            json!(u64::MAX),
+            json!(i64::MAX),
+            json!(1e300),
+            json!("18446744073709551615"),
+            json!("99999999999999999999999"),
+            json!("1e300"),
+        ] {
+            assert_eq!(life("opaque", huge.clone()), MAX_TOKEN_LIFETIME, "{huge}");
+            for unit in [ExpiresInUnit::Seconds, ExpiresInUnit::Minutes] {
+                assert_eq!(
+                    token_lifetime("opaque", Some(&huge), unit, now),
+                    MAX_TOKEN_LIFETIME,
+                    "{huge}"
+                );
+            }
+        }
+        for nothing in [
+            json!(-5),
+            json!(i64::MIN),
+            json!(-1e300),
+            json!(0.5),
+            json!("-1"),
+        ] {
+            assert_eq!(
+                life("opaque", nothing.clone()),
+                FALLBACK_LIFETIME,
+                "{nothing}"
+            );
+        }
+        // Too short to be true: every call would fetch a token.
+        assert_eq!(
+            token_lifetime("opaque", Some(&json!(1)), ExpiresInUnit::Seconds, now),
+            MIN_TOKEN_LIFETIME
+        );
+        assert_eq!(life("opaque", json!(3600.9)), HOUR);
+
+        for claims in [
+            json!({"exp": i64::MAX}),
+            json!({"exp": 1e300}),
+            json!({"exp": i64::MAX, "iat": i64::MIN}),
+            json!({"exp": 1, "iat": i64::MIN}),
+        ] {
+            assert_eq!(
+                life(&jwt(claims.clone()), json!(60)),
+                MAX_TOKEN_LIFETIME,
+                "{claims}"
+            );
+        }
+        // An exp in the past (however far) falls back to expires_in.
+        for claims in [
+            json!({"exp": i64::MIN}),
+            json!({"exp": -1e300}),
+            json!({"exp": now - 10}),
+        ] {
+            assert_eq!(life(&jwt(claims.clone()), json!(60)), HOUR, "{claims}");
+        }
+        // A few seconds left by our clock: believed to be MIN_TOKEN_LIFETIME.
+        assert_eq!(
+            life(&jwt(json!({"exp": now + 5})), json!(60)),
+            MIN_TOKEN_LIFETIME
         );
     }
 

@@ -120,3 +120,185 @@ async fn a_seventy_kilobyte_filter_is_refused_before_any_request() {
     }
     assert_eq!(server.received_requests().await.unwrap().len(), 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Absurd token lifetimes (item 5)
+
+/// A JWT-shaped token (unsigned) with `claims` as its payload.
+fn jwt(claims: serde_json::Value) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.sig",
+        b64.encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+        b64.encode(claims.to_string())
+    )
+}
+
+/// 20 calls with a token answer of `body`: the panic (if any) or the number of token requests.
+async fn calls_with_token_answer(name: &str, body: String) -> Result<u64, String> {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/connect/token"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string(body),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(json!({"Id": 1})))
+        .mount(&server)
+        .await;
+    let client = client(&server, &format!("lifetime-{name}"));
+    // In a task of its own, so a panic is reported for this case instead of ending the test.
+    let task = tokio::spawn(async move {
+        let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+        for _ in 0..20 {
+            client.execute(&req).await.map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(client.token_fetches())
+    });
+    match task.await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => Err("panicked".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[tokio::test]
+async fn absurd_token_lifetimes_neither_panic_nor_fetch_a_token_per_call() {
+    let token = |expires_in: &str| {
+        format!(r#"{{"access_token":"tok-life","token_type":"Bearer","expires_in":{expires_in}}}"#)
+    };
+    let with_jwt = |claims: serde_json::Value| {
+        format!(
+            r#"{{"access_token":"{}","token_type":"Bearer","expires_in":3600}}"#,
+            jwt(claims)
+        )
+    };
+    let cases = [
+        ("u64-max", token("18446744073709551615")),
+        ("i64-max", token("9223372036854775807")),
+        ("u64-max-string", token("\"18446744073709551615\"")),
+        ("1e300", token("1e300")),
+        ("1e300-string", token("\"1e300\"")),
+        ("negative", token("-5")),
+        ("i64-min", token("-9223372036854775808")),
+        ("jwt-exp-i64-max", with_jwt(json!({"exp": i64::MAX}))),
+        ("jwt-exp-1e300", with_jwt(json!({"exp": 1e300}))),
+        (
+            "jwt-exp-max-iat-min",
+            with_jwt(json!({"exp": i64::MAX, "iat": i64::MIN})),
+        ),
+        ("jwt-exp-i64-min", with_jwt(json!({"exp": i64::MIN}))),
+        ("jwt-exp-far-past", with_jwt(json!({"exp": -1e300}))),
+        (
+            "jwt-exp-past-iat-older",
+            with_jwt(json!({"exp": 1, "iat": i64::MIN})),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, body) in cases {
+        match calls_with_token_answer(name, body).await {
+            Ok(1) => {}
+            Ok(n) => failures.push(format!("{name}: {n} token requests for 20 calls")),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The only token cache file in `dir`.
+fn only_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.into_iter().next().unwrap()
+}
+
+/// A client with its own in-memory cache ("another process") using the cache folder `dir`.
+fn process(
+    server: &wiremock::MockServer,
+    client_id: &str,
+    dir: &std::path::Path,
+    tune: impl FnOnce(threecx_core::ConfigBuilder) -> threecx_core::ConfigBuilder,
+) -> threecx_core::Client {
+    threecx_core::Client::new(
+        tune(config(server, client_id))
+            .token_cache_dir(dir)
+            .isolated_token_cache(true)
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn absurd_expiries_in_the_token_cache_file_neither_panic_nor_last_forever() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(json!({})))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    process(&server, "disk-expiry", dir.path(), |b| b)
+        .execute(&req)
+        .await
+        .unwrap();
+    let file = only_file(dir.path());
+    for (expires_at, lifetime) in [
+        (u64::MAX, u64::MAX),
+        (u64::MAX, 0),
+        (u64::MAX - 1, 1),
+        (i64::MAX as u64, u64::MAX / 2),
+    ] {
+        std::fs::write(
+            &file,
+            json!({"version": 1, "token": {"access_token": TOKEN,
+                "expires_at_ms": expires_at, "lifetime_ms": lifetime}})
+            .to_string(),
+        )
+        .unwrap();
+        let client = process(&server, "disk-expiry", dir.path(), |b| b);
+        let task = tokio::spawn({
+            let req = req.clone();
+            async move { client.execute(&req).await.map(|_| client.token_fetches()) }
+        });
+        match task.await {
+            // Used, clamped (no fetch: the token mock allows only the first one).
+            Ok(Ok(fetches)) => assert_eq!(fetches, 0),
+            Ok(Err(e)) => panic!("{expires_at}/{lifetime}: {e}"),
+            Err(_) => panic!("{expires_at}/{lifetime}: panicked"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_skip_of_u64_max_does_not_overflow_while_paging() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    // A server that ignores $skip and answers a short page.
+    Mock::given(method("GET"))
+        .respond_with(json_response(json!({"value": [{"Id": 1}, {"Id": 2}]})))
+        .mount(&server)
+        .await;
+    let client = client(&server, "skip-max");
+    let task = tokio::spawn(async move {
+        futures_util::StreamExt::collect::<Vec<_>>(client.paginate(
+            &LIST_USERS,
+            obj(json!({"$skip": u64::MAX})),
+            100,
+        ))
+        .await
+    });
+    let results = task.await.expect("no panic");
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(Result::is_ok));
+}
