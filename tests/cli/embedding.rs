@@ -444,6 +444,65 @@ fn mcp_handshake_and_tool_calls_over_stdio() {
     assert_no_secret(&pbx, "the MCP server's log", &log.join().unwrap());
 }
 
+/// SIGTERM to `threecx mcp` while a slow tool call is in flight: the call is answered, then the
+/// server exits 0 (with stdin still open).
+#[test]
+fn sigterm_lets_the_mcp_tool_call_in_flight_finish_then_exits_0() {
+    let pbx = TestPbx::small();
+    let latency = Duration::from_secs(2);
+    pbx.handle.add_fault(
+        threecx_sandbox::FaultRule::new(threecx_sandbox::Fault::Latency(latency))
+            .path_prefix("/xapi/v1/SystemStatus")
+            .times(1),
+    );
+    let mut child = spawn(&pbx, &["mcp"]);
+    let log = drain_stderr(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    let out = lines(child.stdout.take().unwrap());
+    let mut send = |message: Value| {
+        writeln!(stdin, "{message}").unwrap();
+        stdin.flush().unwrap();
+    };
+    send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "cli-test", "version": "0"}}}),
+    );
+    let init = out
+        .recv_timeout(Duration::from_secs(30))
+        .expect("initialize answered");
+    assert!(init.contains("\"id\":1"), "{init}");
+    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let started = Instant::now();
+    send(
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "call_action",
+        "arguments": {"resource": "System Status", "action": "Get System Status", "input": {}}}}),
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    let (status, took) = signal(&mut child, "TERM");
+    let stderr = log.join().unwrap();
+    let answer: Value = loop {
+        let line = out
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| panic!("the call in flight was not answered: {stderr}"));
+        let message: Value = serde_json::from_str(&line).unwrap();
+        if message["id"] == 2 {
+            break message;
+        }
+    };
+    let answered = started.elapsed();
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    assert!(answered >= latency, "{answered:?}");
+    assert!(status.success(), "{status:?}: {stderr}");
+    println!(
+        "SIGTERM 0.7 s into a {latency:?} MCP tool call: answered, exited 0 {took:?} after the \
+         signal"
+    );
+    drop(stdin); // held open until here: the signal, not the end of input, stopped it
+    assert_no_secret(&pbx, "the MCP server's log", &stderr);
+}
+
 #[test]
 fn export_n8n_is_the_packages_description_with_a_json_period() {
     let run = threecx(["export", "n8n"]).run();
