@@ -135,6 +135,14 @@ impl RequestTemplate {
                 }
                 Location::Header => {
                     if let Some(s) = value.as_str() {
+                        // What HTTP refuses on the wire is refused here, before any I/O, so a
+                        // dry run never shows a request the real call could not send.
+                        if !s.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+                            return Err(Error::invalid(
+                                pointer(p.name),
+                                "a header value of visible ASCII characters (no line breaks)",
+                            ));
+                        }
                         headers.push((p.name.to_owned(), s.to_owned()));
                     } else if !value.is_null() {
                         return Err(Error::invalid(pointer(p.name), "a string"));
@@ -350,6 +358,37 @@ mod tests {
         );
         let empty = PURGE_CHATS.build(&Map::new()).unwrap();
         assert_eq!(empty.body.as_deref(), Some(b"{}".as_slice()));
+    }
+
+    #[test]
+    fn header_values_that_http_refuses_are_refused_before_sending() {
+        const DELETE: RequestTemplate = RequestTemplate {
+            method: Method::Delete,
+            path: "/Users({Id})",
+            params: &[
+                Param {
+                    name: "Id",
+                    location: Location::Path,
+                    literal: Literal::Bare,
+                    required: true,
+                },
+                Param {
+                    name: "If-Match",
+                    location: Location::Header,
+                    literal: Literal::Bare,
+                    required: false,
+                },
+            ],
+            response: ResponseKind::Empty,
+            retry_safe: false,
+        };
+        let e = DELETE
+            .build(&obj(json!({"Id": 1, "If-Match": "*\r\nX-Evil: 1"})))
+            .unwrap_err();
+        assert!(e.to_string().contains("/If-Match"), "{e}");
+        assert!(DELETE
+            .build(&obj(json!({"Id": 1, "If-Match": "W/\"1\""})))
+            .is_ok());
     }
 
     #[test]

@@ -38,8 +38,13 @@ export function buildRequest(action: Action, input: Input): PreparedRequest {
 				pathAndQuery += `${encodeQueryValue(p.name)}=${encodeQueryValue(queryText(p.name, value))}`;
 				break;
 			case 'header':
-				if (typeof value === 'string') headers.push([p.name, value]);
-				else if (value !== null) throw new InvalidInput(pointer(p.name), 'a string');
+				if (typeof value === 'string') {
+					// What HTTP refuses on the wire is refused before anything is sent.
+					if (!/^[\t\x20-\x7e]*$/.test(value)) {
+						throw new InvalidInput(pointer(p.name), 'a header value of visible ASCII characters (no line breaks)');
+					}
+					headers.push([p.name, value]);
+				} else if (value !== null) throw new InvalidInput(pointer(p.name), 'a string');
 				break;
 			case 'body':
 				bodyParams[p.name] = value;

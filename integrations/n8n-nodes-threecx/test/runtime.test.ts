@@ -66,6 +66,10 @@ test('requests: key literal, joined $select, action body, entity body, If-Match'
 	const del = buildRequest(action('DeleteUser'), { Id: 4, 'If-Match': '*' });
 	assert.deepEqual(del.headers, [['If-Match', '*']]);
 	assert.throws(() => buildRequest(action('GetUserByNumber'), {}), InvalidInput);
+	assert.throws(
+		() => buildRequest(action('DeleteUser'), { Id: 4, 'If-Match': '*\r\nX-Evil: 1' }),
+		(e: unknown) => e instanceof InvalidInput && e.pointer === '/If-Match',
+	);
 });
 
 test('JSON bodies sort keys by their UTF-8 bytes, like serde_json', () => {

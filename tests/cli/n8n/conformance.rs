@@ -196,6 +196,16 @@ fn the_entry_point_takes_names_in_any_spelling_and_refuses_bad_input() {
     let out = dry_run(&["Purge Settings", "Purge Chat", "{}"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("PurgeChats"));
+
+    // A dry run refuses what the real call refuses: a header value with a line break.
+    let crlf = r#"{"Id": 4, "If-Match": "*\r\nX-Evil: 1"}"#;
+    let out = dry_run(&["Users", "Delete User", crlf]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/If-Match"), "{stderr}");
+    let cli = threecx(["call", "Users", "Delete User", "--input", crlf, "--dry-run"]).run();
+    cli.assert_code(2);
+    assert!(cli.stderr.contains("/If-Match"), "{cli:#?}");
 }
 
 #[test]
