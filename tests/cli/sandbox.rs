@@ -430,3 +430,33 @@ fn a_purge_lost_after_sending_exits_6_outcome_unknown_sent_once() {
         "sent once"
     );
 }
+
+#[test]
+fn a_number_in_use_reads_as_words_exit_4() {
+    let pbx = TestPbx::small();
+    // 100 is a seeded user's number; a ring group may not take it either.
+    let run = threecx([
+        "call",
+        "Ring Groups",
+        "Create Ring Group",
+        "--input",
+        r#"{"body":{"Name":"Night","Number":"100"}}"#,
+    ])
+    .sandbox(&pbx)
+    .run();
+    run.assert_code(4);
+    assert!(run.stderr.contains("Number: already in use"), "{run:#?}");
+    assert!(!run.stderr.contains("WARNINGS.XAPI"), "{run:#?}");
+    // And a number cannot be changed.
+    let run = threecx([
+        "call",
+        "Users",
+        "Update User",
+        "--input",
+        r#"{"Id":1,"body":{"Number":"999"}}"#,
+    ])
+    .sandbox(&pbx)
+    .run();
+    run.assert_code(4);
+    assert!(run.stderr.contains("Number: "), "{run:#?}");
+}
