@@ -25,7 +25,7 @@ use crate::token::{shared_cache, Token, TokenCache};
 const DURING_API: &str = "waiting for the PBX";
 
 mod download;
-pub use download::DownloadInfo;
+pub use download::{Download as DownloadStream, DownloadInfo};
 
 /// Most bytes of an error answer read: enough for any OData error; the rest is not waited for.
 const MAX_ERROR_BODY: usize = 64 * 1024;

@@ -19,7 +19,7 @@ mod retry;
 mod token;
 mod token_file;
 
-pub use client::{Client, DownloadInfo};
+pub use client::{Client, DownloadInfo, DownloadStream};
 pub use config::{Config, ConfigBuilder, ExpiresInUnit};
 pub use error::{ApiErrorDetail, Error, Result};
 pub use literal::Literal;

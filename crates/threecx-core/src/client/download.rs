@@ -46,6 +46,27 @@ impl Client {
         req: &PreparedRequest,
         out: &mut W,
     ) -> Result<DownloadInfo> {
+        let mut download = self.download(req).await?;
+        let mut size = 0u64;
+        while let Some(chunk) = download.next_chunk().await? {
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| local_write(e, size))?;
+            size += chunk.len() as u64;
+        }
+        out.flush().await.map_err(|e| local_write(e, size))?;
+        Ok(DownloadInfo {
+            content_type: download.content_type,
+            file_name: download.file_name,
+            size,
+        })
+    }
+
+    /// Sends `req` and returns the file as it arrives, once the PBX has answered with success:
+    /// its type and name first, then [`Download::next_chunk`] until `None` (for a gateway or any
+    /// other relay that forwards a file without holding it). Retries, where safe, happen before
+    /// this returns; none after.
+    pub async fn download(&self, req: &PreparedRequest) -> Result<Download> {
         let url = self.url_of(req);
         let headers = extra_headers(req)?;
         let config = &self.inner.config;
@@ -89,7 +110,7 @@ impl Client {
                     continue;
                 }
                 Ok(response) if response.status().is_success() => {
-                    return stream_body(response, out, limit).await;
+                    return Ok(Download::new(response, limit));
                 }
                 Ok(response) => {
                     let answer = capped_error_answer(response, limit).await;
@@ -116,51 +137,68 @@ impl Client {
     }
 }
 
-/// Copies the body to `out`, chunk by chunk, with at most `idle` between two chunks.
-async fn stream_body<W: AsyncWrite + Unpin + ?Sized>(
-    mut response: reqwest::Response,
-    out: &mut W,
+/// A file the PBX is sending: what it is, then its bytes chunk by chunk.
+pub struct Download {
+    pub content_type: String,
+    /// From `Content-Disposition`, when the server names the file.
+    pub file_name: Option<String>,
+    /// From `Content-Length`, when the server gives it.
+    pub size: Option<u64>,
+    response: reqwest::Response,
     idle: Duration,
-) -> Result<DownloadInfo> {
-    let header = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let content_type = header(CONTENT_TYPE).unwrap_or_else(|| "application/octet-stream".into());
-    let file_name = header(CONTENT_DISPOSITION).and_then(|d| content_disposition_file_name(&d));
-    let mut size = 0u64;
-    loop {
-        let chunk = match tokio::time::timeout(idle, response.chunk()).await {
-            Ok(Ok(Some(chunk))) => chunk,
-            Ok(Ok(None)) => break,
-            Ok(Err(e)) => {
-                return Err(Error::Transport {
-                    during: DURING_BODY,
-                    message: format!("the download broke off after {size} bytes: {e}"),
-                    maybe_sent: true,
-                })
-            }
-            Err(_) => {
-                return Err(Error::Timeout {
-                    after: idle,
-                    during: DURING_BODY,
-                })
-            }
-        };
-        out.write_all(&chunk)
-            .await
-            .map_err(|e| local_write(e, size))?;
-        size += chunk.len() as u64;
+    received: u64,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("content_type", &self.content_type)
+            .field("file_name", &self.file_name)
+            .field("size", &self.size)
+            .field("received", &self.received)
+            .finish()
     }
-    out.flush().await.map_err(|e| local_write(e, size))?;
-    Ok(DownloadInfo {
-        content_type,
-        file_name,
-        size,
-    })
+}
+
+impl Download {
+    fn new(response: reqwest::Response, idle: Duration) -> Download {
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Download {
+            content_type: header(CONTENT_TYPE).unwrap_or_else(|| "application/octet-stream".into()),
+            file_name: header(CONTENT_DISPOSITION).and_then(|d| content_disposition_file_name(&d)),
+            size: response.content_length(),
+            response,
+            idle,
+            received: 0,
+        }
+    }
+
+    /// The next part of the file; `None` at its end. A pause longer than the client's
+    /// `timeout` is an [`Error::Timeout`]; a connection that breaks off, [`Error::Transport`].
+    pub async fn next_chunk(&mut self) -> Result<Option<bytes::Bytes>> {
+        match tokio::time::timeout(self.idle, self.response.chunk()).await {
+            Ok(Ok(Some(chunk))) => {
+                self.received += chunk.len() as u64;
+                Ok(Some(chunk))
+            }
+            Ok(Ok(None)) => Ok(None),
+            Ok(Err(e)) => Err(Error::Transport {
+                during: DURING_BODY,
+                message: format!("the download broke off after {} bytes: {e}", self.received),
+                maybe_sent: true,
+            }),
+            Err(_) => Err(Error::Timeout {
+                after: self.idle,
+                during: DURING_BODY,
+            }),
+        }
+    }
 }
 
 fn local_write(e: std::io::Error, size: u64) -> Error {
