@@ -253,3 +253,94 @@ fn a_broken_download_leaves_no_file_and_a_symlink_is_not_followed() {
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
 }
+
+/// Peak resident memory of process `pid` so far, in KiB (`VmHWM`).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[test]
+fn the_gateway_relays_three_downloads_at_once_in_flat_memory() {
+    use std::io::BufRead;
+    let size = 200 * MIB;
+    let (addr, _server) = serve(size, None);
+    let home = tempfile::tempdir().unwrap();
+    let key = "gateway-download-key-0123456789abcdef";
+    let mut gateway = Command::new(threecx_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-token-cache"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("THREECX_CONFIG", home.path().join("none.toml"))
+        .env("THREECX_URL", format!("http://{addr}"))
+        .env("THREECX_CLIENT_ID", "downloads")
+        .env("THREECX_CLIENT_SECRET", "download-secret")
+        .env("THREECX_GATEWAY_KEY", key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("threecx serve starts");
+    let mut banner = String::new();
+    std::io::BufReader::new(gateway.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let listen = banner
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let idle_rss = peak_rss_kib(gateway.id());
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let received: Vec<u64> = runtime.block_on(async {
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let one = |http: reqwest::Client| {
+            let url = format!("http://{listen}/v1/actions/CallHistoryView/DownloadCallHistory");
+            async move {
+                let mut r = http
+                    .post(url)
+                    .header("X-Api-Key", key)
+                    .json(&serde_json::json!({"input": {}}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                assert_eq!(r.headers()["content-type"], "text/csv");
+                let mut n = 0u64;
+                while let Some(chunk) = r.chunk().await.unwrap() {
+                    n += chunk.len() as u64;
+                }
+                n
+            }
+        };
+        futures_util::future::join_all((0..3).map(|_| one(http.clone()))).await
+    });
+    let elapsed = started.elapsed();
+    let peak = peak_rss_kib(gateway.id());
+    let _ = gateway.kill();
+    let _ = gateway.wait();
+    assert_eq!(received, vec![size; 3], "every download complete");
+    let (idle_mib, peak_mib) = (idle_rss as f64 / 1024.0, peak as f64 / 1024.0);
+    report(
+        "downloads",
+        &format!(
+            "gateway, 3 concurrent 200 MiB downloads: peak RSS {peak_mib:.1} MiB (idle {idle_mib:.1} MiB), {:.1} s",
+            elapsed.as_secs_f64()
+        ),
+    );
+    assert!(
+        peak_mib - idle_mib < 24.0,
+        "the gateway's memory grew by {:.1} MiB for 600 MiB relayed",
+        peak_mib - idle_mib
+    );
+}

@@ -348,6 +348,12 @@ async fn call_action(
     if all {
         return stream_all(registry, client, op, input, body.confirm, page_size).await;
     }
+    if op
+        .template()
+        .is_some_and(|t| t.response == threecx_core::ResponseKind::Download)
+    {
+        return stream_download(registry, client, op, &input, body.confirm).await;
+    }
     match registry
         .call_confirmed(client, meta.resource, meta.action, input, body.confirm)
         .await
@@ -447,12 +453,49 @@ async fn stream_all(
         .into_response()
 }
 
-fn download_response(d: threecx_core::Download) -> Response {
-    let content_type = HeaderValue::from_str(&d.content_type)
+/// A file relayed as it arrives from the PBX (a backup or recording of any size in constant
+/// memory): the PBX's error comes before the first byte, as JSON; a failure later cuts the body.
+async fn stream_download(
+    registry: &Registry,
+    client: &Client,
+    op: &'static dyn Operation,
+    input: &Value,
+    confirmed: bool,
+) -> Response {
+    let prepared = registry
+        .prepare(op, input)
+        .and_then(|req| check_confirmed(op, confirmed).map(|()| req));
+    let req = match prepared {
+        Ok(req) => req,
+        Err(e) => return error_response(&e),
+    };
+    let download = match client.download(&req).await {
+        Ok(d) => d,
+        Err(e) => return error_response(&e),
+    };
+    let headers = file_headers(&download.content_type, download.file_name.as_deref());
+    let chunks = futures_util::stream::unfold(Some(download), |state| async move {
+        let mut download = state?;
+        match download.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok::<_, Error>(chunk), Some(download))),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "download from the PBX broke off; cutting the answer");
+                Some((Err(e), None))
+            }
+        }
+    });
+    (headers, Body::from_stream(chunks)).into_response()
+}
+
+/// `Content-Type`, `Content-Disposition` (a safe file name) and `nosniff` of a file answer.
+fn file_headers(
+    content_type: &str,
+    file_name: Option<&str>,
+) -> [(header::HeaderName, HeaderValue); 3] {
+    let content_type = HeaderValue::from_str(content_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    let name = d
-        .file_name
-        .as_deref()
+    let name = file_name
         .map(safe_file_name)
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "download".to_owned());
@@ -461,15 +504,19 @@ fn download_response(d: threecx_core::Download) -> Response {
         percent_encode(&name)
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_DISPOSITION, disposition),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+    ]
+}
+
+fn download_response(d: threecx_core::Download) -> Response {
     (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_DISPOSITION, disposition),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-        ],
+        file_headers(&d.content_type, d.file_name.as_deref()),
         d.bytes,
     )
         .into_response()
