@@ -9,7 +9,11 @@
 //!
 //! One file per (API root, client ID, secret), named after a SHA-256 of them: neither the name
 //! nor the content holds the secret. Mode 0600 in a folder created 0700, opened without
-//! following a symlink. Anything unreadable is ignored and replaced.
+//! following a symlink. Anything unreadable is ignored and replaced, and nothing read is
+//! trusted further than a token can live or a backoff can last: expiries are capped at
+//! `MAX_TOKEN_LIFETIME` (a day), failure times in the future count as now (and are written back
+//! so), so a planted or stale record delays token requests by at most the configured
+//! `token_backoff_max` (or the minute of `token_requests_per_minute`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};

@@ -302,3 +302,105 @@ async fn a_skip_of_u64_max_does_not_overflow_while_paging() {
     assert_eq!(results.len(), 2);
     assert!(results.iter().all(Result::is_ok));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Untrusted token backoff records (item 11)
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The wait an error announces ("the next one will be sent in 12.3 s"), if it does.
+fn announced_wait(err: &Error) -> Option<f64> {
+    let text = err.to_string();
+    let rest = text.split("will be sent in ").nth(1)?;
+    rest.split(" s").next()?.parse().ok()
+}
+
+#[tokio::test]
+async fn planted_backoff_records_wait_at_most_the_configured_maximum() {
+    const MAX: std::time::Duration = std::time::Duration::from_millis(300);
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/connect/token"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_client"})),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let tune = |b: threecx_core::ConfigBuilder| {
+        b.token_backoff(std::time::Duration::from_millis(50), MAX)
+            .max_attempts(1)
+    };
+    // A real failure writes the record; then it is replaced with hostile or broken ones.
+    process(&server, "disk-planted", dir.path(), tune)
+        .execute(&req)
+        .await
+        .unwrap_err();
+    let file = only_file(dir.path());
+    let now = unix_ms();
+    let day = 24 * 3600 * 1000;
+    let records = [
+        ("failure a day ahead", 1, now + day, vec![now + day]),
+        ("failure at u64::MAX", u32::MAX, u64::MAX, vec![u64::MAX]),
+        ("minute full of u64::MAX", 3, u64::MAX, vec![u64::MAX; 5]),
+        (
+            "all of them",
+            u32::MAX,
+            u64::MAX,
+            vec![u64::MAX, now + day, 0, 1],
+        ),
+    ];
+    for (name, consecutive, last_ms, recent_ms) in records {
+        std::fs::write(
+            &file,
+            json!({"version": 1, "failures": {
+                "backoff": {"consecutive": consecutive, "last_ms": last_ms, "recent_ms": recent_ms},
+                "error": {"kind": "auth", "status": 400, "message": "invalid_client"}}})
+            .to_string(),
+        )
+        .unwrap();
+        let before = server.received_requests().await.unwrap().len();
+        let client = process(&server, "disk-planted", dir.path(), tune);
+        let started = std::time::Instant::now();
+        let req = req.clone();
+        let task = tokio::spawn(async move {
+            // Call until a token request goes out again (the endpoint keeps refusing).
+            loop {
+                let err = client.execute(&req).await.unwrap_err();
+                if client.token_fetches() > 0 {
+                    return Ok(());
+                }
+                match announced_wait(&err) {
+                    Some(wait) if wait <= MAX.as_secs_f64() + 0.05 => {}
+                    _ => return Err(err.to_string()),
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        });
+        match tokio::time::timeout(std::time::Duration::from_secs(5), task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("{name}: {e}"),
+            Ok(Err(_)) => panic!("{name}: panicked"),
+            Err(_) => panic!("{name}: still backing off after 5 s"),
+        }
+        let waited = started.elapsed();
+        assert!(
+            waited <= MAX + std::time::Duration::from_millis(200),
+            "{name}: {waited:?}"
+        );
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            before + 1,
+            "{name}"
+        );
+        println!("{name}: next token request after {waited:?}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains(&u64::MAX.to_string()), "{name}: {text}");
+    }
+}
