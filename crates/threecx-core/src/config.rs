@@ -49,6 +49,11 @@ pub const DEFAULT_TOKEN_BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 /// Default most token requests per rolling minute once they fail (see
 /// [`ConfigBuilder::token_requests_per_minute`]).
 pub const DEFAULT_TOKEN_REQUESTS_PER_MINUTE: u32 = 6;
+/// Longest wait for the lock of the token cache file (see [`ConfigBuilder::token_cache_dir`]):
+/// another process holds it while it fetches a token, normally for well under a second. After
+/// this long (or the timeout plus the connect timeout, if shorter) the call goes on with a token
+/// kept in memory, and a warning is logged, so a stuck process cannot stall every call.
+pub const TOKEN_CACHE_LOCK_WAIT: Duration = Duration::from_secs(5);
 /// Most attempts per call that can be configured.
 const MAX_ATTEMPTS_LIMIT: u32 = 10;
 /// Longest duration any setting may have (timeouts, margins, backoffs): 7 days. Far beyond
@@ -534,9 +539,13 @@ impl ConfigBuilder {
     /// One file per API root, client ID and secret, named after a SHA-256 of them (the name and
     /// the file never contain the secret; the file holds the access token and its expiry, and
     /// the state of the token backoff). The folder is created with mode 0700 and the file with
-    /// 0600; processes take an advisory lock on the file while they read it and fetch a token.
-    /// A corrupt file is ignored and replaced. The folder should be private to the user, e.g.
-    /// `~/.cache/threecx`.
+    /// 0600; processes take an advisory lock on the file while they read it and fetch a token,
+    /// and wait at most [`TOKEN_CACHE_LOCK_WAIT`] (5 s) for another process to let go of it
+    /// (then the call goes on with a token in memory, and a warning is logged). A corrupt file
+    /// is ignored and replaced. The folder should be private to the user, e.g.
+    /// `~/.cache/threecx`: an existing folder other users can write to loses their write
+    /// permission (with a warning) if it is the user's own, and is not used at all if it is
+    /// another user's or a shared sticky folder like `/tmp` (the token then stays in memory).
     pub fn token_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.token_cache_dir = Some(dir.into());
         self

@@ -27,7 +27,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::client::{excerpt, map_send_error, not_sent, parse_error_body, redact};
-use crate::config::{Config, ExpiresInUnit, Redacted};
+use crate::config::{Config, ExpiresInUnit, Redacted, TOKEN_CACHE_LOCK_WAIT};
 use crate::error::{Error, Result};
 use crate::token_file::{self, LockedFile, Record, StoredError, StoredFailures, StoredToken};
 
@@ -502,8 +502,11 @@ impl TokenCache {
 async fn open_file(config: &Config) -> Option<LockedFile> {
     let dir = config.token_cache_dir()?;
     let name = token_file::file_name(config);
-    // Another process holds the lock while it fetches: as long as a token request may take.
-    let wait = config.timeout() + config.connect_timeout();
+    // Another process holds the lock while it fetches a token, usually well under a second. A
+    // process stuck while holding it must not stall every call: after this long the call goes
+    // on with a token of its own in memory (which may cost the other process its token, as
+    // without a cache file).
+    let wait = TOKEN_CACHE_LOCK_WAIT.min(config.timeout().saturating_add(config.connect_timeout()));
     match LockedFile::open(dir, &name, wait).await {
         Ok(file) => Some(file),
         Err(e) => {

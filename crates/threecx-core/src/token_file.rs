@@ -9,7 +9,11 @@
 //!
 //! One file per (API root, client ID, secret), named after a SHA-256 of them: neither the name
 //! nor the content holds the secret. Mode 0600 in a folder created 0700, opened without
-//! following a symlink. Anything unreadable is ignored and replaced, and nothing read is
+//! following a symlink. An existing folder that other users can write to (they could replace
+//! the file, plant a record or hold its lock) loses their write permission if it is ours and not
+//! a shared sticky folder like `/tmp`; otherwise it is not used (the token stays in memory). A
+//! lock another process holds longer than [`crate::config::TOKEN_CACHE_LOCK_WAIT`] (5 s) is
+//! given up on, with a warning: the call goes on with a token in memory. Anything unreadable is ignored and replaced, and nothing read is
 //! trusted further than a token can live or a backoff can last: expiries are capped at
 //! `MAX_TOKEN_LIFETIME` (a day), failure times in the future count as now (and are written back
 //! so), so a planted or stale record delays token requests by at most the configured
@@ -32,6 +36,8 @@ const VERSION: u32 = 1;
 const MAX_FILE_BYTES: u64 = 64 * 1024;
 /// Longest pause between two tries to take the lock.
 const MAX_LOCK_PAUSE: Duration = Duration::from_millis(50);
+/// First pause between two tries to take the lock.
+const FIRST_LOCK_PAUSE: Duration = Duration::from_millis(2);
 
 /// What the file holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,7 +112,7 @@ impl LockedFile {
         let path = dir.join(name);
         let file = open_private(&path)?;
         let started = Instant::now();
-        let mut pause = Duration::from_millis(2);
+        let mut pause = FIRST_LOCK_PAUSE;
         loop {
             // Fully qualified: newer std has inherent `File::try_lock` with another error type.
             match fs4::FileExt::try_lock(&file) {
@@ -115,8 +121,18 @@ impl LockedFile {
                     if started.elapsed() >= wait {
                         return Err(io::Error::new(
                             io::ErrorKind::TimedOut,
-                            format!("another process held the lock for {wait:?}"),
+                            format!(
+                                "the file is locked by another process, still after {:.1} s \
+                                 (a stuck threecx process?)",
+                                wait.as_secs_f64()
+                            ),
                         ));
+                    }
+                    if pause == FIRST_LOCK_PAUSE {
+                        tracing::debug!(
+                            file = %path.display(),
+                            "the token cache file is locked by another process; waiting"
+                        );
                     }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(MAX_LOCK_PAUSE);
@@ -192,7 +208,47 @@ fn create_dir(dir: &Path) -> io::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)
+        .create(dir)?;
+    private_dir(dir)
+}
+
+/// Makes sure no other user can write to `dir` (it may have existed before, with any mode):
+/// they could swap the token file, plant a record in it or hold its lock. Their write
+/// permission is removed when the folder is ours; a folder that is not ours, or a shared sticky
+/// one like `/tmp`, is refused (its mode is not ours to change).
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(dir)?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 == 0 {
+        return Ok(());
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let ours = meta.uid() == unsafe { libc::geteuid() };
+    let sticky = mode & 0o1000 != 0;
+    if ours && !sticky {
+        let tightened = mode & !0o022;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(tightened))?;
+        tracing::warn!(
+            dir = %dir.display(),
+            "the token cache folder was writable by other users (mode {mode:o}); removed their \
+             write permission (mode {tightened:o}). Keep it private, e.g. ~/.cache/threecx"
+        );
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!(
+            "the folder is writable by other users (mode {mode:o}) and {}, so it cannot be made \
+             private; use a folder of your own, e.g. ~/.cache/threecx",
+            if ours {
+                "shared (sticky, like /tmp)"
+            } else {
+                "belongs to another user"
+            }
+        ),
+    ))
 }
 
 #[cfg(not(unix))]

@@ -404,3 +404,135 @@ async fn planted_backoff_records_wait_at_most_the_configured_maximum() {
         assert!(!text.contains(&u64::MAX.to_string()), "{name}: {text}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The token cache folder and its lock (item 16)
+
+/// Log lines written while the guard lives (this thread's default subscriber).
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_token_cache_folder_others_can_write_to_is_tightened_or_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let set = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    let server = server().await;
+    token_mock(TOKEN, 2).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(json!({})))
+        .mount(&server)
+        .await;
+    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let (logs, _guard) = capture_logs();
+
+    // Our own folder, writable by everyone: its write bits for others are removed, and the
+    // token is cached there as usual.
+    let dir = tempfile::tempdir().unwrap();
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    set(&open, 0o777);
+    process(&server, "folder-open", &open, |b| b)
+        .execute(&req)
+        .await
+        .unwrap();
+    assert_eq!(mode(&open), 0o755);
+    only_file(&open);
+    let text = logs.text();
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("writable by other users"), "{text}");
+    println!("{text}");
+
+    // A shared folder such as /tmp (sticky, writable by all) is left alone and not used: the
+    // call goes on with the token in memory.
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    set(&shared, 0o1777);
+    process(&server, "folder-shared", &shared, |b| b)
+        .execute(&req)
+        .await
+        .unwrap();
+    assert_eq!(mode(&shared), 0o1777);
+    assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0);
+    let text = logs.text();
+    assert!(text.contains("keeping the token in memory only"), "{text}");
+    println!("{text}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_token_cache_lock_held_by_a_stuck_process_delays_a_call_by_seconds_not_forever() {
+    let server = server().await;
+    token_mock(TOKEN, 2).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(json_response(json!({})))
+        .mount(&server)
+        .await;
+    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    process(&server, "lock-stuck", dir.path(), |b| b)
+        .execute(&req)
+        .await
+        .unwrap();
+    // Another process takes the lock and never lets go (flock on its own open file).
+    let file = only_file(dir.path());
+    let stuck = std::fs::OpenOptions::new().read(true).open(&file).unwrap();
+    fs4::FileExt::try_lock(&stuck).unwrap();
+    // The next process cannot read the file's token without the lock: it waits, gives up and
+    // fetches a token of its own, kept in memory.
+    let (logs, _guard) = capture_logs();
+    let client = process(&server, "lock-stuck", dir.path(), |b| b);
+    let started = std::time::Instant::now();
+    let call = tokio::time::timeout(std::time::Duration::from_secs(15), client.execute(&req));
+    call.await
+        .expect("the call went on after the lock wait")
+        .unwrap();
+    let waited = started.elapsed();
+    println!("call with a stuck lock took {waited:?}");
+    assert!(
+        waited >= std::time::Duration::from_secs(4) && waited < std::time::Duration::from_secs(7),
+        "{waited:?}"
+    );
+    assert_eq!(client.token_fetches(), 1);
+    let text = logs.text();
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("locked"), "{text}");
+    println!("{text}");
+    drop(stuck);
+}
