@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use crate::client::{excerpt, map_send_error, not_sent, parse_error_body, redact};
 use crate::config::{Config, ExpiresInUnit, Redacted, TOKEN_CACHE_LOCK_WAIT};
-use crate::error::{Error, Result};
+use crate::error::{ApiErrorDetail, Error, Result};
 use crate::token_file::{self, LockedFile, Record, StoredError, StoredFailures, StoredToken};
 
 /// Lifetime assumed when the answer gives neither a JWT `exp` nor a usable `expires_in`: short,
@@ -723,18 +723,57 @@ async fn fetch_token(http: &reqwest::Client, config: &Config) -> Result<Fetched>
     })
 }
 
-/// The error for a non-2xx answer of the token endpoint; the secret is scrubbed from whatever
-/// the server said.
+/// What is said instead of a token endpoint's text that quotes the request.
+const WITHHELD: &str = "its answer quotes the token request, client secret included, so it is \
+                        not shown";
+
+/// How much of a token endpoint's error answer is searched for an echo of the secret: more
+/// than any excerpt shows (an excerpt may end inside the secret).
+const ECHO_SCAN_BYTES: usize = 64 * 1024;
+
+/// The error for a non-2xx answer of the token endpoint. None of the server's text is passed
+/// on that holds the secret in any form (see [`echoes_secret`]): a literal occurrence in an
+/// otherwise clean text is replaced by `[REDACTED]`; a text with an encoded one (the server
+/// echoing the form body, say) is withheld as a whole, keeping only a clean OAuth `error` code.
 fn token_endpoint_error(status: u16, body: &[u8], location: Option<&str>, secret: &str) -> Error {
     let parsed = parse_error_body(body);
-    let server = redact(&parsed.message, secret);
+    let head = String::from_utf8_lossy(&body[..body.len().min(ECHO_SCAN_BYTES)]);
+    // An encoded echo anywhere in the answer taints all of it: an excerpt may show part of it.
+    let tainted = echoes_secret(&redact(&head, secret), secret);
+    // `None`: the text must not be shown.
+    let clean = |text: &str| -> Option<String> {
+        let redacted = redact(text, secret);
+        (!tainted && !echoes_secret(&redacted, secret)).then_some(redacted)
+    };
+    let server = clean(&parsed.message);
+    // A short OAuth code (`invalid_client`) is kept when it does not hold the secret itself.
+    let code = {
+        let c = redact(&parsed.code, secret);
+        if c == parsed.code && !echoes_secret(&c, secret) {
+            c
+        } else {
+            String::new()
+        }
+    };
+    let withheld = || {
+        if code.is_empty() {
+            WITHHELD.to_owned()
+        } else {
+            format!("{code}; {WITHHELD}")
+        }
+    };
     match status {
         400 | 401 | 403 => Error::Auth {
             status: Some(status),
-            message: if server.is_empty() {
-                "the token endpoint refused the client credentials".to_owned()
-            } else {
-                format!("the token endpoint refused the client credentials ({server})")
+            message: match server {
+                Some(s) if s.is_empty() => {
+                    "the token endpoint refused the client credentials".to_owned()
+                }
+                Some(s) => format!("the token endpoint refused the client credentials ({s})"),
+                None => format!(
+                    "the token endpoint refused the client credentials ({})",
+                    withheld()
+                ),
             },
         },
         300..=399 => Error::Api {
@@ -744,25 +783,190 @@ fn token_endpoint_error(status: u16, body: &[u8], location: Option<&str>, secret
             code: String::new(),
             message: format!(
                 "the token endpoint redirected to {}; use the final address as the PBX URL",
-                location.map(|l| excerpt(l.as_bytes())).unwrap_or_default()
+                match location.map(|l| excerpt(l.as_bytes())) {
+                    None => String::new(),
+                    Some(l) if l.contains(secret) || echoes_secret(&l, secret) => {
+                        "an address that quotes the client secret (not shown)".to_owned()
+                    }
+                    Some(l) => l,
+                }
             ),
             details: vec![],
         },
-        _ => Error::Api {
-            status,
-            method: "POST",
-            path: "/connect/token".to_owned(),
-            code: parsed.code,
-            message: match (status, server.is_empty()) {
-                (404, _) => "no token endpoint here; check the PBX URL (a 3CX V20 PBX serves \
-                             /connect/token)"
-                    .to_owned(),
-                (_, true) => "the token endpoint failed".to_owned(),
-                (_, false) => format!("the token endpoint failed: {server}"),
-            },
-            details: parsed.details,
-        },
+        _ => {
+            let details = if server.is_some() {
+                parsed
+                    .details
+                    .into_iter()
+                    .filter_map(|d| {
+                        Some(ApiErrorDetail {
+                            code: clean(&d.code)?,
+                            message: clean(&d.message)?,
+                            target: match d.target {
+                                Some(t) => Some(clean(&t)?),
+                                None => None,
+                            },
+                        })
+                    })
+                    .collect()
+            } else {
+                vec![]
+            };
+            Error::Api {
+                status,
+                method: "POST",
+                path: "/connect/token".to_owned(),
+                code,
+                message: match (status, server) {
+                    (404, _) => "no token endpoint here; check the PBX URL (a 3CX V20 PBX \
+                                 serves /connect/token)"
+                        .to_owned(),
+                    (_, Some(s)) if s.is_empty() => "the token endpoint failed".to_owned(),
+                    (_, Some(s)) => format!("the token endpoint failed: {s}"),
+                    (_, None) => format!("the token endpoint failed; {WITHHELD}"),
+                },
+                details,
+            }
+        }
     }
+}
+
+/// Whether `text` holds `secret` in a form a server may echo it in: as is, percent-encoded
+/// (`+` or `%20` for a space, any hex case, even twice), JSON-escaped (`\/`, `\u00e9`) or
+/// HTML-escaped (`&amp;`, `&#43;`), or any two of these on top of each other. The text is
+/// decoded rather than the secret encoded: no list of encodings of the secret is complete.
+pub(crate) fn echoes_secret(text: &str, secret: &str) -> bool {
+    if secret.is_empty() {
+        return false;
+    }
+    type Decode = fn(&str) -> String;
+    const DECODERS: [Decode; 4] = [
+        |t| {
+            percent_encoding::percent_decode_str(t)
+                .decode_utf8_lossy()
+                .into_owned()
+        },
+        |t| {
+            percent_encoding::percent_decode_str(&t.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        },
+        json_unescape,
+        html_unescape,
+    ];
+    let mut layer = vec![text.to_owned()];
+    for depth in 0..=2 {
+        if layer.iter().any(|t| t.contains(secret)) {
+            return true;
+        }
+        if depth == 2 {
+            break;
+        }
+        layer = layer
+            .iter()
+            .flat_map(|t| DECODERS.iter().map(move |d| (t, d(t))))
+            .filter(|(t, decoded)| decoded != *t)
+            .map(|(_, decoded)| decoded)
+            .collect();
+    }
+    false
+}
+
+/// JSON string escapes (`\"`, `\/`, `\n`, `\u00e9`, surrogate pairs) decoded wherever they
+/// appear; anything else is kept as is.
+fn json_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let hex4 = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> Option<u32> {
+        let digits: String = (0..4).map_while(|_| chars.next()).collect();
+        (digits.len() == 4)
+            .then(|| u32::from_str_radix(&digits, 16).ok())
+            .flatten()
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let Some(high) = hex4(&mut chars) else {
+                    continue;
+                };
+                let code = if (0xD800..0xDC00).contains(&high) {
+                    let mut ahead = chars.clone();
+                    match (ahead.next(), ahead.next(), hex4(&mut ahead)) {
+                        (Some('\\'), Some('u'), Some(low)) if (0xDC00..0xE000).contains(&low) => {
+                            chars = ahead;
+                            0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        _ => high,
+                    }
+                } else {
+                    high
+                };
+                out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+            }
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// HTML character references decoded: `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, `&#43;`,
+/// `&#x2B;`; anything else is kept as is.
+fn html_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        // Bytes, not a str slice: byte 12 may fall inside a character.
+        let end = rest.as_bytes()[..rest.len().min(12)]
+            .iter()
+            .position(|&b| b == b';');
+        let decoded = end.and_then(|end| {
+            let name = &rest[1..end];
+            let c = match name {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => {
+                    let (digits, radix) = match name.strip_prefix(['#']) {
+                        Some(n) => match n.strip_prefix(['x', 'X']) {
+                            Some(h) => (h, 16),
+                            None => (n, 10),
+                        },
+                        None => ("", 10),
+                    };
+                    u32::from_str_radix(digits, radix)
+                        .ok()
+                        .and_then(char::from_u32)
+                }
+            };
+            c.map(|c| (c, end + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn unix_now() -> i64 {
@@ -1134,6 +1338,80 @@ mod tests {
         assert_eq!(cache.get(&http, &config).await.unwrap().secret(), "new");
         cache.invalidate(&t);
         assert!(cache.current.read().unwrap().is_none());
+    }
+
+    #[test]
+    fn echoes_of_the_secret_are_found_in_any_encoding() {
+        let secret = "s3cr3t +/=&é\"<>'\\😀";
+        for echo in [
+            secret.to_owned(),
+            "s3cr3t+%2B%2F%3D%26%C3%A9%22%3C%3E%27%5C%F0%9F%98%80".to_owned(),
+            "s3cr3t%20%2b%2f%3d%26%c3%a9%22%3c%3e%27%5c%f0%9f%98%80".to_owned(),
+            "s3cr3t%2520%252B%252F%253D%2526%25C3%25A9%2522%253C%253E%2527%255C%25F0%259F%2598%2580"
+                .to_owned(),
+            serde_json::to_string(secret).unwrap(),
+            r#"s3cr3t \u002B\/\u003D\u0026\u00E9\"\u003C\u003E\u0027\\\uD83D\uDE00"#.to_owned(),
+            "s3cr3t &#43;&#x2F;=&amp;&#233;&quot;&lt;&gt;&apos;\\&#x1F600;".to_owned(),
+            // JSON-escaped, then percent-encoded.
+            "s3cr3t%20%2B%5C%2F%3D%26%5Cu00e9%5C%22%3C%3E%27%5C%5C%F0%9F%98%80".to_owned(),
+        ] {
+            let text = format!("error: client_secret={echo}; bye");
+            assert!(echoes_secret(&text, secret), "{echo}");
+        }
+        for clean in [
+            "",
+            "s3cr3t",
+            "invalid_client",
+            "&",
+            "&é;&#xZZ;&#99999999;",
+            "\\u12",
+            "%",
+        ] {
+            assert!(!echoes_secret(clean, secret), "{clean}");
+        }
+        assert!(!echoes_secret("anything", ""));
+        // Odd input never panics.
+        for odd in [
+            "&ééééééééééé;",
+            "\\uD83D",
+            "\\uD83D\\u0041",
+            "\\",
+            "%C3",
+            "&#x110000;",
+        ] {
+            echoes_secret(odd, "x");
+        }
+        assert_eq!(json_unescape(r#"a\u00e9\/\uD83D\uDE00\n"#), "aé/😀\n");
+        assert_eq!(
+            html_unescape("a&amp;b&#43;&#x2f;&unknown;&"),
+            "a&b+/&unknown;&"
+        );
+    }
+
+    #[test]
+    fn an_echoed_form_body_is_withheld_whole() {
+        let secret = "s3cr3t+/=&é";
+        let form =
+            "client_id=id&client_secret=s3cr3t%2B%2F%3D%26%C3%A9&grant_type=client_credentials";
+        let body = json!({"error": "invalid_request", "error_description": form}).to_string();
+        let e = token_endpoint_error(400, body.as_bytes(), None, secret);
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("invalid_request; its answer quotes the token request"),
+            "{shown}"
+        );
+        // The secret as the OAuth code itself: no code either.
+        let body = json!({"error": secret}).to_string();
+        let e = token_endpoint_error(401, body.as_bytes(), None, secret);
+        assert!(!format!("{e} {e:?}").contains("s3cr3t"), "{e:?}");
+        // A clean answer is passed on as before.
+        let body = json!({"error": "invalid_client", "error_description": "unknown client"});
+        let e = token_endpoint_error(400, body.to_string().as_bytes(), None, secret);
+        assert!(
+            e.to_string().contains("invalid_client: unknown client"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -536,3 +536,195 @@ async fn a_token_cache_lock_held_by_a_stuck_process_delays_a_call_by_seconds_not
     println!("{text}");
     drop(stuck);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Token endpoints echoing the request (item 8)
+
+/// A token endpoint answering `status` with `body`, `content_type` and optionally `location`.
+async fn echoing_token_endpoint(
+    status: u16,
+    content_type: &str,
+    body: String,
+    location: Option<String>,
+) -> wiremock::MockServer {
+    let server = server().await;
+    let mut answer = wiremock::ResponseTemplate::new(status)
+        .insert_header("content-type", content_type)
+        .set_body_string(body);
+    if let Some(l) = location {
+        answer = answer.insert_header("location", l.as_str());
+    }
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/connect/token"))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn a_token_endpoint_echoing_the_form_leaks_no_form_of_the_secret() {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    // Every form of these secrets contains "s3cr3t": none may show.
+    let mut leaks = Vec::new();
+    let mut total = 0;
+    for secret in ["s3cr3t+/=&é", "s3cr3t +/=&é\"<>'\\"] {
+        let form: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", "echo")
+            .append_pair("client_secret", secret)
+            .append_pair("grant_type", "client_credentials")
+            .finish();
+        let pct = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
+        let pct_lower = pct
+            .split('%')
+            .enumerate()
+            .map(|(i, p)| {
+                if i == 0 {
+                    p.to_owned()
+                } else {
+                    format!("{}{}", p[..2].to_ascii_lowercase(), &p[2..])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("%");
+        let json_escaped = serde_json::to_string(secret).unwrap();
+        let dotnet_escaped: String = secret
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_string()
+                } else {
+                    format!("\\u{:04X}", c as u32)
+                }
+            })
+            .collect();
+        let html: String = secret
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('+', "&#43;")
+            .replace('/', "&#x2F;");
+        let double = utf8_percent_encode(&pct, NON_ALPHANUMERIC).to_string();
+        // The excerpt of a non-JSON answer ends at 300 characters: right inside the secret.
+        let padding = "x".repeat(300 - " client_secret=s3cr3t%2B".len());
+        let cases: Vec<(&str, u16, &str, String, Option<String>)> = vec![
+            (
+                "form echoed as text",
+                400,
+                "text/plain",
+                format!("bad request: {form}"),
+                None,
+            ),
+            (
+                "form in error_description",
+                400,
+                "application/json",
+                json!({"error": "invalid_request", "error_description": format!("got {form}")})
+                    .to_string(),
+                None,
+            ),
+            (
+                "percent-encoded, %20",
+                401,
+                "text/plain",
+                format!("secret={pct}"),
+                None,
+            ),
+            (
+                "lower-case hex",
+                401,
+                "text/plain",
+                format!("secret={pct_lower}"),
+                None,
+            ),
+            (
+                "twice encoded",
+                401,
+                "text/plain",
+                format!("secret={double}"),
+                None,
+            ),
+            (
+                "JSON-escaped in text",
+                401,
+                "text/plain",
+                format!(r#"echo {{"client_secret":{json_escaped}}}"#),
+                None,
+            ),
+            (
+                ".NET-escaped JSON",
+                400,
+                "application/json",
+                format!(
+                    r#"{{"error":"invalid_client","error_description":"secret \"{dotnet_escaped}\" is wrong"}}"#
+                ),
+                None,
+            ),
+            (
+                "HTML page",
+                403,
+                "text/html",
+                format!("<p>secret: {html}</p>"),
+                None,
+            ),
+            (
+                "cut by the excerpt",
+                401,
+                "text/plain",
+                format!("{padding} client_secret={pct}"),
+                None,
+            ),
+            (
+                "OData error with details",
+                500,
+                "application/json",
+                json!({"error": {"code": "E1", "message": format!("bad form {form}"),
+                    "details": [{"code": "", "message": form, "target": pct}]}})
+                .to_string(),
+                None,
+            ),
+            (
+                "redirect",
+                302,
+                "text/plain",
+                String::new(),
+                Some(format!("/login?{form}")),
+            ),
+        ];
+        for (name, status, content_type, body, location) in cases {
+            let server = echoing_token_endpoint(status, content_type, body, location).await;
+            let client = threecx_core::Client::new(
+                threecx_core::Config::builder()
+                    .base_url(server.uri())
+                    .client_id(format!("echo-{name}"))
+                    .client_secret(secret)
+                    .max_attempts(1)
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap();
+            let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+            let err = client.execute(&req).await.unwrap_err();
+            let shown = format!("{err}\n{err:?}");
+            total += 1;
+            if shown.contains("s3cr3t") {
+                leaks.push(format!("{secret:?} / {name}: {shown}"));
+                continue;
+            }
+            if name == "form in error_description" || name == ".NET-escaped JSON" {
+                // The OAuth error code is still given.
+                assert!(shown.contains("invalid_"), "{name}: {shown}");
+            }
+            if name == "OData error with details" {
+                assert!(shown.contains("E1"), "{name}: {shown}");
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "{} of {total} answers leaked a form of the secret:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
+}
