@@ -335,6 +335,33 @@ impl Client {
         }
     }
 
+    /// The HTTP request for `req`: method, URL, bearer token, `Accept`, its extra headers and
+    /// JSON body. The time limit is the caller's.
+    fn request_builder(
+        &self,
+        req: &PreparedRequest,
+        url: &str,
+        headers: &HeaderMap,
+        token: &Token,
+        accept: &'static str,
+    ) -> reqwest::RequestBuilder {
+        let mut builder = self
+            .inner
+            .http
+            .request(reqwest_method(req.method), url)
+            .header(AUTHORIZATION, token.authorization())
+            .header(ACCEPT, accept);
+        if !headers.is_empty() {
+            builder = builder.headers(headers.clone());
+        }
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        builder
+    }
+
     /// One HTTP exchange: request out, whole answer in.
     async fn exchange(
         &self,
@@ -358,21 +385,9 @@ impl Client {
                 map_send_error(e, config, DURING_API)
             }
         };
-        let mut builder = self
-            .inner
-            .http
-            .request(reqwest_method(req.method), url)
-            .header(AUTHORIZATION, token.authorization())
-            .header(ACCEPT, "application/json")
+        let builder = self
+            .request_builder(req, url, headers, token, "application/json")
             .timeout(limit);
-        if !headers.is_empty() {
-            builder = builder.headers(headers.clone());
-        }
-        if let Some(body) = &req.body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
 
         let started = Instant::now();
         let mut response = builder.send().await.map_err(timed_out)?;

@@ -549,12 +549,9 @@ impl App {
                 return r;
             }
         }
-        let members = match body.get("Members").filter(|_| def.name == "Groups") {
-            Some(m) => match rules::member_numbers(&data, m) {
-                Ok(numbers) => Some(numbers),
-                Err(r) => return r,
-            },
-            None => None,
+        let members = match group_members(def, body, &data) {
+            Ok(m) => m,
+            Err(r) => return r,
         };
         let table = data.tables.entry(def.name.clone()).or_default();
         match &def.key {
@@ -650,12 +647,9 @@ impl App {
                 return r;
             }
         }
-        let members = match body.get("Members").filter(|_| def.name == "Groups") {
-            Some(m) => match rules::member_numbers(&data, m) {
-                Ok(numbers) => Some(numbers),
-                Err(r) => return r,
-            },
-            None => None,
+        let members = match group_members(def, &body, &data) {
+            Ok(m) => m,
+            Err(r) => return r,
         };
         let id = updated.get("Id").cloned();
         data.tables.get_mut(&def.name).expect("found above").rows[i] = Value::Object(updated);
@@ -1331,6 +1325,18 @@ fn check_properties(def: &SetDef, body: &Map<String, Value>) -> Result<(), Reply
             ),
         )),
         None => Ok(()),
+    }
+}
+
+/// The members a group's create or update body names (users by number), checked to exist.
+fn group_members(
+    def: &SetDef,
+    body: &Map<String, Value>,
+    data: &Data,
+) -> Result<Option<Vec<String>>, Reply> {
+    match body.get("Members").filter(|_| def.name == "Groups") {
+        Some(m) => rules::member_numbers(data, m).map(Some),
+        None => Ok(None),
     }
 }
 

@@ -203,14 +203,7 @@ fn is_nullable(schema: &Value) -> bool {
 }
 
 fn default_of(schema: &Value, root: &Value, depth: usize) -> Value {
-    let nullable_here = schema.as_object().is_some_and(nullable)
-        || schema
-            .get("anyOf")
-            .and_then(Value::as_array)
-            .is_some_and(|b| {
-                b.iter()
-                    .any(|x| x.get("type").and_then(Value::as_str) == Some("null"))
-            });
+    let nullable_here = is_nullable(schema);
     let s = deref(schema, root);
     if let Some(first) = s
         .get("enum")

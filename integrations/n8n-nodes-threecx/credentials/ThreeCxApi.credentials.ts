@@ -8,8 +8,7 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 import { normaliseBaseUrl, tokenUrl } from '../src/url';
-import { AuthError, tokenForm, tokenFromAnswer } from '../src/token';
-import { excerpt } from '../src/errors';
+import { tokenForm, tokenFromResponse } from '../src/token';
 
 /**
  * A 3CX API client (3CX admin console → Integrations → API): the PBX URL, the client's ID and
@@ -94,21 +93,7 @@ export class ThreeCxApi implements ICredentialType {
 			skipSslCertificateValidation: credentials.allowUnauthorizedCerts === true,
 		})) as { statusCode: number; body: unknown };
 		const text = typeof response.body === 'string' ? response.body : JSON.stringify(response.body ?? '');
-		if (response.statusCode < 200 || response.statusCode > 299) {
-			const reason = excerpt(text).split(secret).join('[REDACTED]');
-			throw new AuthError(
-				`the PBX refused the API client's credentials (${response.statusCode}${reason ? `: ${reason}` : ''}); ` +
-					"check the client ID and secret (3CX admin console → Integrations → API), the PBX URL and the client's role",
-				response.statusCode,
-			);
-		}
-		let answer: Record<string, unknown>;
-		try {
-			answer = JSON.parse(text) as Record<string, unknown>;
-		} catch {
-			throw new AuthError('the token endpoint answered something that is not JSON; is the URL that of a 3CX PBX?');
-		}
-		const token = tokenFromAnswer(answer, Date.now());
+		const token = tokenFromResponse(response.statusCode, text, secret, Date.now());
 		return { accessToken: token.value, tokenRefreshAt: token.refreshAt };
 	}
 

@@ -72,16 +72,10 @@ export function tokenForm(clientId: string, secret: string): string {
 	return new URLSearchParams({ client_id: clientId, client_secret: secret, grant_type: 'client_credentials' }).toString();
 }
 
-/** Fetches a new token. The secret never appears in an error. */
-export async function fetchToken(transport: Transport, base: string, clientId: string, secret: string): Promise<Token> {
-	const response = await transport({
-		method: 'POST',
-		url: tokenUrl(base),
-		headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-		body: tokenForm(clientId, secret),
-	});
-	const text = response.body.toString('utf8');
-	if (response.status < 200 || response.status > 299) {
+/** The token in a token endpoint's answer, or the AuthError it means. Neither the secret nor an
+ * echo of the request reaches the error. */
+export function tokenFromResponse(status: number, text: string, secret: string, now: number): Token {
+	if (status < 200 || status > 299) {
 		let reason = '';
 		try {
 			const j = JSON.parse(text) as Record<string, unknown>;
@@ -89,11 +83,13 @@ export async function fetchToken(transport: Transport, base: string, clientId: s
 		} catch {
 			reason = excerpt(text);
 		}
-		reason = reason.split(secret).join('[REDACTED]');
+		// An endpoint that echoes the form would show the secret, raw or encoded: say nothing then.
+		const encodings = [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)];
+		if (secret && encodings.some((e) => reason.includes(e))) reason = '';
 		throw new AuthError(
-			`the PBX refused the API client's credentials (${response.status}${reason ? `: ${reason}` : ''}); ` +
+			`the PBX refused the API client's credentials (${status}${reason ? `: ${reason}` : ''}); ` +
 				"check the client ID and secret (3CX admin console → Integrations → API), the PBX URL, and the client's role",
-			response.status,
+			status,
 		);
 	}
 	let answer: Record<string, unknown>;
@@ -102,7 +98,18 @@ export async function fetchToken(transport: Transport, base: string, clientId: s
 	} catch {
 		throw new AuthError('the token endpoint answered something that is not JSON; is the URL that of a 3CX PBX?');
 	}
-	return tokenFromAnswer(answer, Date.now());
+	return tokenFromAnswer(answer, now);
+}
+
+/** Fetches a new token. The secret never appears in an error. */
+export async function fetchToken(transport: Transport, base: string, clientId: string, secret: string): Promise<Token> {
+	const response = await transport({
+		method: 'POST',
+		url: tokenUrl(base),
+		headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+		body: tokenForm(clientId, secret),
+	});
+	return tokenFromResponse(response.status, response.body.toString('utf8'), secret, Date.now());
 }
 
 /** One cache entry per (base URL, client ID): the current token and the fetch in flight. */

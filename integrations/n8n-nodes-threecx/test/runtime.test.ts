@@ -8,7 +8,7 @@ import { InvalidInput, NotConfirmed, parseApiError } from '../src/errors';
 import { encodePathLiteral, encodeQueryValue, odataLiteral } from '../src/literal';
 import { inputFromParameters } from '../src/parameters';
 import { buildRequest, canonicalJson } from '../src/request';
-import { AuthError, clearTokens, lifetimeSeconds, tokenFromAnswer, withToken } from '../src/token';
+import { AuthError, clearTokens, lifetimeSeconds, tokenFromAnswer, tokenFromResponse, withToken } from '../src/token';
 import { NetworkError, type HttpRequest, type HttpResponse } from '../src/transport';
 import { normaliseBaseUrl, underApiRoot } from '../src/url';
 
@@ -129,6 +129,13 @@ test('token lifetimes: minutes before 20.0.9, seconds since, absurd values clamp
 	const t = tokenFromAnswer({ access_token: 'x', expires_in: 60 }, 1000);
 	assert.equal(t.refreshAt, 1000 + (3600 - 30) * 1000);
 	assert.throws(() => tokenFromAnswer({ expires_in: 60 }, 0), AuthError);
+	// An endpoint echoing the form does not get the secret into the error, in any encoding.
+	const secret = 's3cr3t+/=&é';
+	const echo = `bad request: client_secret=${encodeURIComponent(secret)}`;
+	assert.throws(
+		() => tokenFromResponse(400, echo, secret, 0),
+		(e: unknown) => e instanceof AuthError && !e.message.includes(encodeURIComponent(secret)) && !e.message.includes(secret),
+	);
 });
 
 test('one token for concurrent calls; a 401 refreshes once and retries once', async () => {

@@ -7,13 +7,13 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_DISPOSITION, CONTENT_TYPE};
+use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use reqwest::StatusCode;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::{
     content_disposition_file_name, exchange_fault, extra_headers, failure, map_send_error,
-    outcome_unknown, reqwest_method, status_fault, Answer, Client, DURING_API,
+    outcome_unknown, status_fault, Answer, Client, DURING_API,
 };
 use crate::error::{Error, Result};
 use crate::request::PreparedRequest;
@@ -80,21 +80,9 @@ impl Client {
                 Ok(t) => t,
                 Err(failed) => return Err(failed.0),
             };
-            let mut builder = self
-                .inner
-                .http
-                .request(reqwest_method(req.method), &url)
-                .header(AUTHORIZATION, token.authorization())
-                .header(ACCEPT, "*/*")
+            let builder = self
+                .request_builder(req, &url, &headers, &token, "*/*")
                 .timeout(TRANSFER_LIMIT);
-            if !headers.is_empty() {
-                builder = builder.headers(headers.clone());
-            }
-            if let Some(body) = &req.body {
-                builder = builder
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone());
-            }
             let sent = match tokio::time::timeout(limit, builder.send()).await {
                 Ok(Ok(response)) => Ok(response),
                 Ok(Err(e)) => Err(map_send_error(e, config, DURING_API)),
