@@ -81,6 +81,10 @@ impl Client {
             .connect_timeout(config.connect_timeout())
             .user_agent(config.user_agent())
             .redirect(reqwest::redirect::Policy::none());
+        // No proxy from the environment for a PBX on this machine (see Config::is_loopback).
+        if config.is_loopback() {
+            builder = builder.no_proxy();
+        }
 
         if let Some(path) = config.ca_bundle() {
             let pem = std::fs::read(path).map_err(|e| Error::Config {

@@ -102,6 +102,7 @@ pub struct Config {
     call_timeout: Duration,
     token_cache_dir: Option<PathBuf>,
     isolated_token_cache: bool,
+    loopback: bool,
 }
 
 /// The retry and backoff settings, shared by [`Config`] and [`ConfigBuilder`].
@@ -261,6 +262,14 @@ impl Config {
     /// The folder of the on-disk token cache, if it is on.
     pub fn token_cache_dir(&self) -> Option<&Path> {
         self.token_cache_dir.as_deref()
+    }
+
+    /// Whether the PBX is on this machine (`localhost`, `127.0.0.0/8`, `::1`): the only hosts
+    /// plain `http://` is accepted for. Such a PBX is reached directly, never through a proxy
+    /// from `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`: a proxy could not reach this machine's
+    /// loopback anyway, and over plain http it would read the client secret in clear.
+    pub fn is_loopback(&self) -> bool {
+        self.loopback
     }
 
     /// Whether this client keeps its token to itself instead of sharing the process-wide cache
@@ -569,7 +578,7 @@ impl ConfigBuilder {
                       https://pbx.example.com:5001"
                 .to_owned(),
         })?;
-        let base_url = normalize_base_url(&raw_url)?;
+        let (base_url, loopback) = normalize_base_url(&raw_url)?;
 
         let client_id = self.client_id.unwrap_or_default().trim().to_owned();
         if client_id.is_empty() {
@@ -718,13 +727,14 @@ impl ConfigBuilder {
             call_timeout,
             token_cache_dir: self.token_cache_dir,
             isolated_token_cache: self.isolated_token_cache,
+            loopback,
         })
     }
 }
 
-/// `https://pbx:5001/xapi/v1/` → `https://pbx:5001`. A path prefix other than `/xapi/v1` is kept
-/// (a reverse proxy may mount the PBX below one).
-fn normalize_base_url(raw: &str) -> Result<String> {
+/// `https://pbx:5001/xapi/v1/` → `https://pbx:5001`, and whether the host is loopback. A path
+/// prefix other than `/xapi/v1` is kept (a reverse proxy may mount the PBX below one).
+fn normalize_base_url(raw: &str) -> Result<(String, bool)> {
     let bad = |message: String| Error::Config {
         field: "base_url",
         message,
@@ -790,7 +800,7 @@ fn normalize_base_url(raw: &str) -> Result<String> {
         base.push_str(&format!(":{port}"));
     }
     base.push_str(&path);
-    Ok(base)
+    Ok((base, is_loopback(&host)))
 }
 
 fn host_for_url(host: &url::Host<&str>) -> String {
@@ -847,6 +857,10 @@ mod tests {
         ] {
             let c = config(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(c.base_url(), base, "{input}");
+            let loopback = ["127.0.0.1", "localhost", "[::1]"]
+                .iter()
+                .any(|h| base.contains(h));
+            assert_eq!(c.is_loopback(), loopback, "{input}");
         }
         let c = config("https://pbx:5001/").unwrap();
         assert_eq!(c.api_root(), "https://pbx:5001/xapi/v1");
