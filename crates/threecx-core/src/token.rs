@@ -51,6 +51,11 @@ const AUTO_MINUTES_MAX: u64 = 60;
 
 pub(crate) const DURING_TOKEN: &str = "requesting an access token";
 
+/// Most bytes of a token endpoint's answer read: 64 KiB. A token answer is about 1-2 KiB (the
+/// token has to fit in an `Authorization` header, which servers cap at 8-16 KiB); an error
+/// answer is read up to this for its excerpt, the rest is not waited for.
+const MAX_TOKEN_ANSWER_BYTES: usize = 64 * 1024;
+
 /// The window of [`Config::token_requests_per_minute`].
 const MINUTE_MS: u64 = 60_000;
 
@@ -653,7 +658,7 @@ async fn fetch_token(http: &reqwest::Client, config: &Config) -> Result<Fetched>
         ("grant_type", "client_credentials"),
     ];
     let started = Instant::now();
-    let response = http
+    let mut response = http
         .post(config.token_url())
         .header(ACCEPT, "application/json")
         .form(&form)
@@ -666,10 +671,25 @@ async fn fetch_token(http: &reqwest::Client, config: &Config) -> Result<Fetched>
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| map_send_error(e, config, DURING_TOKEN))?;
+    // Read up to the cap only: what lies beyond is not a token answer (nor an error worth
+    // reading), and a runaway answer must not take the process's memory or the whole timeout.
+    let mut body = Vec::new();
+    let mut oversized = response
+        .content_length()
+        .is_some_and(|n| n > MAX_TOKEN_ANSWER_BYTES as u64);
+    while !oversized {
+        let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| map_send_error(e, config, DURING_TOKEN))?
+        else {
+            break;
+        };
+        let room = MAX_TOKEN_ANSWER_BYTES - body.len();
+        oversized = chunk.len() > room;
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    drop(response);
     tracing::debug!(
         method = "POST",
         path = "/connect/token",
@@ -691,6 +711,12 @@ async fn fetch_token(http: &reqwest::Client, config: &Config) -> Result<Fetched>
         what: "the token answer of /connect/token".to_owned(),
         message: message.to_owned(),
     };
+    if oversized {
+        return Err(decode(
+            "the answer is larger than 64 KiB, which no token answer is (the token must fit in \
+             an HTTP header); check that the URL points to a 3CX V20 PBX",
+        ));
+    }
     // Parsed to a Value first: serde's type errors quote the offending value, which here could
     // be the token itself, so only syntax errors (which quote nothing) are passed on.
     let json: Value = serde_json::from_slice(&body).map_err(|e| {

@@ -728,3 +728,98 @@ async fn a_token_endpoint_echoing_the_form_leaks_no_form_of_the_secret() {
         leaks.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Runaway token answers
+
+/// A token endpoint on loopback that answers `status` with an endless chunked body (1 MiB every
+/// 10 ms, so a client that reads it all cannot exhaust memory within a test), counting the bytes
+/// it manages to write before the client hangs up.
+async fn endless_token_endpoint(
+    status: u16,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let written = std::sync::Arc::new(AtomicU64::new(0));
+    let count = std::sync::Arc::clone(&written);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let count = std::sync::Arc::clone(&count);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = stream.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                     transfer-encoding: chunked\r\n\r\n"
+                );
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let first = b"{\"access_token\":\"";
+                let _ = stream
+                    .write_all(format!("{:x}\r\n", first.len()).as_bytes())
+                    .await;
+                let _ = stream.write_all(first).await;
+                let _ = stream.write_all(b"\r\n").await;
+                let chunk = vec![b'a'; 1024 * 1024];
+                loop {
+                    let frame = [
+                        format!("{:x}\r\n", chunk.len()).into_bytes(),
+                        chunk.clone(),
+                        b"\r\n".to_vec(),
+                    ]
+                    .concat();
+                    if stream.write_all(&frame).await.is_err() {
+                        return;
+                    }
+                    count.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            });
+        }
+    });
+    (url, written)
+}
+
+#[tokio::test]
+async fn an_endless_token_answer_is_cut_off_not_read_whole() {
+    use std::sync::atomic::Ordering;
+    for status in [200, 400, 500] {
+        let (url, written) = endless_token_endpoint(status).await;
+        let client = threecx_core::Client::new(
+            threecx_core::Config::builder()
+                .base_url(&url)
+                .client_id(format!("endless-{status}"))
+                .client_secret(SECRET)
+                .timeout(std::time::Duration::from_secs(3))
+                .max_attempts(1)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+        let started = std::time::Instant::now();
+        let err = client.execute(&req).await.unwrap_err();
+        let took = started.elapsed();
+        let text: String = err.to_string().chars().take(400).collect();
+        println!(
+            "{status}: {took:?}, {} KiB sent: {text}",
+            written.load(Ordering::Relaxed) / 1024
+        );
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "{status}: {took:?}: {text}"
+        );
+        assert!(
+            err.to_string().len() < 2_000,
+            "{status}: an excerpt: {text}"
+        );
+        if status == 200 {
+            assert!(matches!(err, Error::Decode { .. }), "{text}");
+            assert!(text.contains("64 KiB"), "{text}");
+        }
+        assert_no_secrets(&err);
+    }
+}
