@@ -390,8 +390,9 @@ async fn planted_backoff_records_wait_at_most_the_configured_maximum() {
             Err(_) => panic!("{name}: still backing off after 5 s"),
         }
         let waited = started.elapsed();
+        // A day before the fix; here the wait plus scheduling slack on a busy machine.
         assert!(
-            waited <= MAX + std::time::Duration::from_millis(200),
+            waited <= MAX + std::time::Duration::from_secs(1),
             "{name}: {waited:?}"
         );
         assert_eq!(
@@ -526,7 +527,7 @@ async fn a_token_cache_lock_held_by_a_stuck_process_delays_a_call_by_seconds_not
     let waited = started.elapsed();
     println!("call with a stuck lock took {waited:?}");
     assert!(
-        waited >= std::time::Duration::from_secs(4) && waited < std::time::Duration::from_secs(7),
+        waited >= std::time::Duration::from_secs(4) && waited < std::time::Duration::from_secs(8),
         "{waited:?}"
     );
     assert_eq!(client.token_fetches(), 1);
@@ -808,8 +809,9 @@ async fn an_endless_token_answer_is_cut_off_not_read_whole() {
             "{status}: {took:?}, {} KiB sent: {text}",
             written.load(Ordering::Relaxed) / 1024
         );
+        // The whole 3 s timeout before the fix; milliseconds now.
         assert!(
-            took < std::time::Duration::from_secs(1),
+            took < std::time::Duration::from_secs(2),
             "{status}: {took:?}: {text}"
         );
         assert!(
