@@ -218,13 +218,11 @@ async fn a_connection_lost_after_sending_may_have_been_processed() {
     let req = PURGE_CHATS.build(&obj(json!({}))).unwrap();
     let err = client.execute(&req).await.unwrap_err();
     match &err {
-        Error::Transport {
-            during, maybe_sent, ..
-        } => {
-            assert_eq!(*during, "waiting for the PBX");
-            assert!(maybe_sent);
+        Error::OutcomeUnknown { method, path, .. } => {
+            assert_eq!((*method, path.as_str()), ("POST", "/PurgeChats"));
+            assert!(!err.is_retryable());
         }
-        other => panic!("expected Error::Transport, got {other:?}"),
+        other => panic!("expected Error::OutcomeUnknown, got {other:?}"),
     }
     assert_no_secrets(&err);
 }
