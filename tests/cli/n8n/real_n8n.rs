@@ -462,7 +462,7 @@ fn workflows_in_real_n8n_against_the_sandbox() {
     );
 
     println!(
-        "n8n end to end: {:.1} s in all (set-up {:.1} s, 7 workflows)",
+        "n8n end to end: {:.1} s in all (set-up {:.1} s, 8 workflows)",
         started.elapsed().as_secs_f64(),
         setup.as_secs_f64()
     );
@@ -479,7 +479,7 @@ impl Drop for Server {
 }
 
 /// What `n8n start` serves the editor: the node types it loaded (needs a logged-in user).
-async fn loaded_types(base: &str) -> (Duration, Value, Value) {
+async fn loaded_types(base: &str, credential: Value) -> (Duration, Value, Value, Value) {
     let http = reqwest::Client::new();
     let started = Instant::now();
     let deadline = started + COMMAND_TIMEOUT;
@@ -538,7 +538,31 @@ async fn loaded_types(base: &str) -> (Duration, Value, Value) {
         .json()
         .await
         .unwrap();
-    (healthy, nodes, credentials)
+    // The credential's own test, as the editor's "Test" button runs it (on a saved credential).
+    let created: Value = http
+        .post(format!("{base}/rest/credentials"))
+        .header("Cookie", &cookie)
+        .json(&credential)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut credential = credential;
+    credential["id"] = created["data"]["id"].clone();
+    assert!(credential["id"].is_string(), "credential saved: {created}");
+    let tested: Value = http
+        .post(format!("{base}/rest/credentials/test"))
+        .header("Cookie", &cookie)
+        .json(&json!({"credentials": credential}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (healthy, nodes, credentials, tested)
 }
 
 #[test]
@@ -564,8 +588,21 @@ fn the_packed_node_loads_in_a_fresh_n8n_with_every_resource_and_operation() {
         .enable_all()
         .build()
         .unwrap();
-    let (healthy, nodes, credentials) =
-        runtime.block_on(loaded_types(&format!("http://127.0.0.1:{port}")));
+    let pbx = TestPbx::small();
+    let credential = |secret: &str| {
+        json!({"name": "3CX sandbox", "type": "threeCxApi",
+            "data": {"url": pbx.handle.url(), "clientId": pbx.handle.client_id(),
+                     "clientSecret": secret}})
+    };
+    let (healthy, nodes, credentials, tested) = runtime.block_on(loaded_types(
+        &format!("http://127.0.0.1:{port}"),
+        credential(SECRET),
+    ));
+    assert_eq!(
+        tested["data"]["status"], "OK",
+        "the credential test passes: {tested}"
+    );
+    assert!(pbx.handle.count("GET", "/xapi/v1/SystemStatus") >= 1);
 
     let node = nodes
         .as_array()
