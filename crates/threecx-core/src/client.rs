@@ -29,9 +29,9 @@ pub use download::{Download as DownloadStream, DownloadInfo};
 
 /// Most bytes of an error answer read: enough for any OData error; the rest is not waited for.
 const MAX_ERROR_BODY: usize = 64 * 1024;
-/// Most bytes of a successful answer held in memory (a page of JSON, a small file). Larger pages
-/// are refused with a clear error: page with `$top`; large files go through
-/// [`Client::download_to`].
+/// The default of [`crate::ConfigBuilder::max_response_bytes`]: most bytes of a successful
+/// answer held in memory (a page of JSON, a small file). Larger pages are refused with a clear
+/// error: page with `$top`; large files go through [`Client::download_to`].
 pub const MAX_RESPONSE_BODY: usize = 128 * 1024 * 1024;
 const DURING_CONNECT: &str = "connecting to the PBX";
 const DURING_CALL: &str = "waiting for the PBX across all attempts (call_timeout)";
@@ -400,7 +400,7 @@ impl Client {
         // Error answers are read only up to an excerpt; successful ones up to a cap, so that a
         // runaway answer cannot take the process's memory.
         let cap = if status.is_success() {
-            MAX_RESPONSE_BODY
+            config.max_response_bytes()
         } else {
             MAX_ERROR_BODY
         };
@@ -439,10 +439,10 @@ fn too_large(req: &PreparedRequest, cap: usize) -> Error {
     Error::Decode {
         what: format!("{} {}", req.method, req.path_and_query),
         message: format!(
-            "the answer is larger than {} MiB, more than one call holds in memory: page through \
-             a list with $top/$skip (threecx call --all), and save files with download_to \
-             (threecx call --out FILE)",
-            cap / (1024 * 1024)
+            "the answer is larger than {} KiB (max_response_bytes), more than one call holds in \
+             memory: page through a list with $top/$skip (threecx call --all), and save files \
+             with download_to (threecx call --out FILE)",
+            cap / 1024
         ),
     }
 }

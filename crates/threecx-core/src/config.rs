@@ -103,6 +103,7 @@ pub struct Config {
     token_cache_dir: Option<PathBuf>,
     isolated_token_cache: bool,
     loopback: bool,
+    max_response_bytes: usize,
 }
 
 /// The retry and backoff settings, shared by [`Config`] and [`ConfigBuilder`].
@@ -259,6 +260,12 @@ impl Config {
         self.call_timeout
     }
 
+    /// Most bytes of a successful answer held in memory (see
+    /// [`ConfigBuilder::max_response_bytes`]).
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
+    }
+
     /// The folder of the on-disk token cache, if it is on.
     pub fn token_cache_dir(&self) -> Option<&Path> {
         self.token_cache_dir.as_deref()
@@ -325,6 +332,7 @@ pub struct ConfigBuilder {
     call_timeout: Option<Duration>,
     token_cache_dir: Option<PathBuf>,
     isolated_token_cache: bool,
+    max_response_bytes: usize,
 }
 
 impl Default for ConfigBuilder {
@@ -344,6 +352,7 @@ impl Default for ConfigBuilder {
             call_timeout: None,
             token_cache_dir: None,
             isolated_token_cache: false,
+            max_response_bytes: crate::client::MAX_RESPONSE_BODY,
         }
     }
 }
@@ -540,6 +549,15 @@ impl ConfigBuilder {
         self
     }
 
+    /// Most bytes of a successful answer held in memory (default 128 MiB): a larger page is
+    /// refused with [`Error::Decode`] before it is read whole (page with `$top` instead), and
+    /// files of any size go through [`crate::Client::download_to`], which this does not limit.
+    /// Error answers are always read only up to a 64 KiB excerpt.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes.max(1024);
+        self
+    }
+
     /// Keeps the access token in a file in `dir` as well (default: off, memory only), so that
     /// several processes using the same API client share one token instead of invalidating each
     /// other's (3CX keeps only one active token per client) and a short-lived CLI run does not
@@ -725,6 +743,7 @@ impl ConfigBuilder {
             user_agent: self.user_agent,
             retry,
             call_timeout,
+            max_response_bytes: self.max_response_bytes,
             token_cache_dir: self.token_cache_dir,
             isolated_token_cache: self.isolated_token_cache,
             loopback,

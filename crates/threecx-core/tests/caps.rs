@@ -49,7 +49,33 @@ async fn an_answer_over_the_cap_is_refused_with_advice() {
     let text = err.to_string();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
     assert!(
-        text.contains("larger than 128 MiB") && text.contains("--out"),
+        text.contains("larger than 131072 KiB") && text.contains("--out"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn the_cap_is_configurable() {
+    let server = server().await;
+    token_mock(TOKEN, 1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/xapi/v1/Users(Number='3')"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Name": "x".repeat(4096)})))
+        .mount(&server)
+        .await;
+    let small = threecx_core::Client::new(
+        threecx_core::Config::builder()
+            .base_url(server.uri())
+            .client_id("caps-config")
+            .client_secret(SECRET)
+            .max_response_bytes(2048)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let req = GET_USER_BY_NUMBER
+        .build(&obj(json!({"Number": "3"})))
+        .unwrap();
+    let err = small.execute(&req).await.unwrap_err();
+    assert!(err.to_string().contains("larger than 2 KiB"), "{err}");
 }
