@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{raw_http, threecx, TestPbx, SECRET, SEED_INPUT};
+use crate::support::{raw_http, send_signal, threecx, TestPbx, SECRET, SEED_INPUT};
 
 const GATEWAY_KEY: &str = "gateway-test-key-0123456789";
 
@@ -142,26 +142,6 @@ fn gateway_addr(out: &mpsc::Receiver<String>) -> std::net::SocketAddr {
         .unwrap_or_else(|| panic!("no address in {banner:?}"))
 }
 
-/// Sends `signal` to `child`; its exit status and how long it took to exit (at most 30 s).
-fn signal(child: &mut Child, signal: &str) -> (std::process::ExitStatus, Duration) {
-    let sent = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(sent.success());
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status, started.elapsed());
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("still running 30 s after SIG{signal}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn serve_refuses_guessable_keys_and_warns_off_loopback() {
     let pbx = TestPbx::small();
@@ -235,7 +215,7 @@ fn sigterm_lets_the_call_in_flight_finish_then_serve_exits_0() {
     });
     // The call is at the PBX (which takes 2 s to answer) when the signal comes.
     std::thread::sleep(Duration::from_millis(700));
-    let (status, took) = signal(&mut child, "TERM");
+    let (status, took) = send_signal(&mut child, "TERM", Duration::from_secs(30));
     let ((code, body), answered) = call.join().unwrap();
     let stderr = log.join().unwrap();
     assert_eq!(code, 200, "{body}\n{stderr}");
@@ -274,7 +254,7 @@ fn a_half_sent_head_does_not_keep_serve_from_stopping() {
     half.write_all(b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nX-Half: ")
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let (status, took) = signal(&mut child, "TERM");
+    let (status, took) = send_signal(&mut child, "TERM", Duration::from_secs(30));
     let stderr = log.join().unwrap();
     assert!(status.success(), "{status:?}: {stderr}");
     println!("SIGTERM with a half-sent head open (--shutdown-grace 1): exited 0 in {took:?}");
@@ -480,7 +460,7 @@ fn sigterm_lets_the_mcp_tool_call_in_flight_finish_then_exits_0() {
         "arguments": {"resource": "System Status", "action": "Get System Status", "input": {}}}}),
     );
     std::thread::sleep(Duration::from_millis(700));
-    let (status, took) = signal(&mut child, "TERM");
+    let (status, took) = send_signal(&mut child, "TERM", Duration::from_secs(30));
     let stderr = log.join().unwrap();
     let answer: Value = loop {
         let line = out

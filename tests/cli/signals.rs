@@ -5,9 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::threecx;
+use crate::support::{send_signal, threecx};
 
 /// `threecx sandbox --port 0 --data FILE` (small), its URL once the banner is out.
 fn start_sandbox(data: &Path) -> (Child, String, std::thread::JoinHandle<String>) {
@@ -66,26 +66,6 @@ fn call(url: &str, args: &[&str]) -> crate::support::Run {
         .run()
 }
 
-/// Sends `signal` to `child` and waits (at most 20 s) for it to exit.
-fn stop_with(child: &mut Child, signal: &str) -> (std::process::ExitStatus, Duration) {
-    let sent = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(sent.success());
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status, started.elapsed());
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("threecx sandbox still running 20 s after SIG{signal}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn signal_saves_the_data(signal: &str, number: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("pbx.json");
@@ -95,7 +75,7 @@ fn signal_saves_the_data(signal: &str, number: &str) {
     );
     call(&url, &["Users", "Create User", "--input", &body]).assert_code(0);
 
-    let (status, took) = stop_with(&mut child, signal);
+    let (status, took) = send_signal(&mut child, signal, Duration::from_secs(20));
     let out = reader.join().unwrap();
     assert_eq!(
         status.code(),
@@ -117,7 +97,7 @@ fn signal_saves_the_data(signal: &str, number: &str) {
     );
     kept.assert_code(0);
     assert_eq!(kept.json()["LastName"], signal, "{}", kept.stdout);
-    let (status, _) = stop_with(&mut again, "TERM");
+    let (status, _) = send_signal(&mut again, "TERM", Duration::from_secs(20));
     let _ = reader.join();
     assert_eq!(status.code(), Some(0));
 }

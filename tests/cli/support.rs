@@ -314,3 +314,28 @@ pub fn raw_http(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
     }
     (status, decoded)
 }
+
+/// Sends `signal` (`TERM`, `HUP`, `INT`) to `child`: its exit status and how long it took to
+/// exit. A child still running `within` later is killed and the test fails.
+pub fn send_signal(
+    child: &mut std::process::Child,
+    signal: &str,
+    within: std::time::Duration,
+) -> (std::process::ExitStatus, std::time::Duration) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, started.elapsed());
+        }
+        if started.elapsed() > within {
+            let _ = child.kill();
+            panic!("still running {within:?} after SIG{signal}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
