@@ -19,7 +19,7 @@
 //!    date-times with fraction and offset, integers, booleans, `If-Match`, and bodies with every
 //!    property filled in (last enum value, formats honoured). The input must pass
 //!    our own validation, so Prism in effect compares our input schemas with the spec's. It is
-//!    called with `registry.call_op` through a client of its own (client id = operationId, so
+//!    prepared and sent (`registry.prepare(..).confirm(true).send(..)`) through a client of its own (client id = operationId, so
 //!    each exchange is traced to its action by its bearer token); at most [`CONCURRENCY`] calls
 //!    run at once. The answer must also have the shape the action promises (no content, JSON,
 //!    collection): a cheap check that Prism matched the intended operation.
@@ -553,8 +553,10 @@ async fn run_one(
 ) -> (Run, Vec<Exchange>) {
     let meta = op.meta();
     let input = enrich(registry, op, registry.example_input(op), &CONTRACT_STRINGS);
-    let request = match registry.prepare(op, &input) {
-        Ok(r) => format!("{} {}", r.method, r.path_and_query),
+    let call = registry.prepare(op, input);
+    let request = match call.as_ref().map(|c| c.request()) {
+        Ok(Some(r)) => format!("{} {}", r.method, r.path_and_query),
+        Ok(None) => "(composed of other calls)".to_owned(),
         Err(e) => format!("(cannot build: {e})"),
     };
     let config = Config::builder()
@@ -565,7 +567,11 @@ async fn run_one(
         .build()
         .expect("config");
     let client = Client::new(config).expect("client");
-    let result = registry.call_op(&client, op, input).await;
+    // Every action is sent, destructive ones too: Prism only checks the exchange.
+    let result = match call {
+        Ok(call) => call.confirm(true).send(&client).await,
+        Err(e) => Err(e),
+    };
 
     let token = format!("{TOKEN_PREFIX}{}", meta.action);
     let mine: Vec<Exchange> = front

@@ -552,7 +552,8 @@ fn check_one(
         tally.composed += 1;
         return;
     };
-    let Ok(prepared) = catch_unwind(AssertUnwindSafe(|| registry.prepare(op, input))) else {
+    let built = || registry.prepare(op, input.clone())?.into_request();
+    let Ok(prepared) = catch_unwind(AssertUnwindSafe(built)) else {
         tally.panics += 1;
         return fail(tally, "prepare panicked".to_owned());
     };
@@ -772,7 +773,10 @@ fn the_path_checker_catches_escaping_values() {
     let t = op.template().unwrap();
     let input = json!({"Number": "1)/Pbx.BatchDelete"});
     let input = input.as_object().unwrap();
-    let good = registry.prepare(op, &Value::Object(input.clone())).unwrap();
+    let good = registry
+        .prepare(op, Value::Object(input.clone()))
+        .and_then(|call| call.into_request())
+        .unwrap();
     assert_eq!(
         good.path_and_query,
         "/Users(Number='1%29%2FPbx.BatchDelete')"

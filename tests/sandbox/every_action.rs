@@ -22,7 +22,14 @@ async fn every_action_answers_without_a_server_error() {
         }
         let name = format!("{} / {}", op.meta().resource, op.meta().action);
         let input = registry.example_input(*op);
-        let outcome = match registry.call_op(&c, *op, input.clone()).await {
+        let sent = async {
+            registry
+                .prepare(*op, input.clone())?
+                .confirm(true)
+                .send(&c)
+                .await
+        };
+        let outcome = match sent.await {
             Ok(Response::Json(v)) => {
                 let schema = registry.output_schema(*op);
                 let validator = jsonschema::draft202012::options()

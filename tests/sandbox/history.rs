@@ -154,7 +154,9 @@ async fn call_log_pages_with_top_and_skip() {
 
     // All 1000 rows in pages of 100, through the SDK's pager.
     let rows: Vec<Value> = registry
-        .paginate(&c, op, year.clone(), 100)
+        .prepare(op, year.clone())
+        .unwrap()
+        .pages(&c, 100)
         .unwrap()
         .try_collect()
         .await

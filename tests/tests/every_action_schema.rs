@@ -20,7 +20,7 @@ fn every_action_has_a_usable_schema_and_example() {
             failures.push(format!("{}: example {example} rejected: {e}", meta.action));
             continue;
         }
-        if let Err(e) = registry.prepare(*op, &example) {
+        if let Err(e) = registry.prepare(*op, example.clone()) {
             failures.push(format!(
                 "{}: example {example} cannot be built: {e}",
                 meta.action
@@ -62,8 +62,12 @@ fn destructive_actions_need_confirmation() {
             "{safe} must not be destructive"
         );
     }
-    let op = registry.find("Purge Settings", "Purge Chats").unwrap();
-    let err = threecx_registry::check_confirmed(op, false).unwrap_err();
+    let purge = || {
+        registry
+            .prepare_named("Purge Settings", "Purge Chats", serde_json::json!({}))
+            .unwrap()
+    };
+    let err = purge().check_confirmed().unwrap_err();
     assert!(err.to_string().contains("not confirmed"), "{err}");
-    threecx_registry::check_confirmed(op, true).unwrap();
+    purge().confirm(true).check_confirmed().unwrap();
 }

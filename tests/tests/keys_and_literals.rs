@@ -10,9 +10,9 @@ use wiremock::{Mock, ResponseTemplate};
 
 fn path_of(resource: &str, action: &str, input: Value) -> String {
     let registry = threecx_ops::registry();
-    let op = registry.find(resource, action).expect("action");
     registry
-        .prepare(op, &input)
+        .prepare_named(resource, action, input.clone())
+        .and_then(|call| call.into_request())
         .unwrap_or_else(|e| panic!("{resource}/{action} {input}: {e}"))
         .path_and_query
 }
@@ -71,7 +71,7 @@ fn function_parameters_are_literals_too() {
 fn an_integer_key_refuses_a_path_fragment() {
     let registry = threecx_ops::registry();
     let op = registry.find("Users", "GetUser").unwrap();
-    match registry.prepare(op, &json!({"Id": "1)/Pbx.BatchDelete"})) {
+    match registry.prepare(op, json!({"Id": "1)/Pbx.BatchDelete"})) {
         Err(Error::InvalidInput { pointer, .. }) => assert_eq!(pointer, "/Id"),
         other => panic!("expected InvalidInput at /Id, got {other:?}"),
     }

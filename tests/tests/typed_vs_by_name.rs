@@ -11,8 +11,10 @@ use wiremock::{Mock, ResponseTemplate};
 
 fn by_name(resource: &str, action: &str, input: &Value) -> PreparedRequest {
     let registry = threecx_ops::registry();
-    let op = registry.find(resource, action).expect("action");
-    registry.prepare(op, input).expect("by-name prepare")
+    registry
+        .prepare_named(resource, action, input.clone())
+        .and_then(|call| call.into_request())
+        .expect("by-name prepare")
 }
 
 fn typed<A: TypedAction>(action: &A) -> PreparedRequest {

@@ -57,26 +57,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("expected InvalidInput, got {other:?}").into()),
     }
 
-    // 4. Destructive actions: call_confirmed refuses them unless confirmed.
+    // 4. Destructive actions: a prepared call refuses to send them unless confirmed.
     let refused = registry
-        .call_confirmed(
-            &client,
+        .prepare_named(
             "Purge Settings",
             "Purge Chats",
             json!({"period": {"All": true}}),
-            false,
-        )
+        )?
+        .confirm(false)
+        .send(&client)
         .await;
     println!("unconfirmed purge: {}", refused.unwrap_err());
 
     // 5. Every item of a list, page by page.
     let list = registry.find("Users", "List User")?;
-    let mut users = Box::pin(registry.paginate(
-        &client,
-        list,
-        json!({"$select": ["Number", "FirstName"]}),
-        10,
-    )?);
+    let mut users = Box::pin(
+        registry
+            .prepare(list, json!({"$select": ["Number", "FirstName"]}))?
+            .pages::<serde_json::Value>(&client, 10)?,
+    );
     let mut numbers = Vec::new();
     while let Some(user) = users.next().await {
         numbers.push(user?["Number"].as_str().unwrap_or_default().to_owned());

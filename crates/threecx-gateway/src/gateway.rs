@@ -66,7 +66,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use threecx_core::{Client, Error};
-use threecx_registry::{check_confirmed, Operation, Registry};
+use threecx_registry::{PreparedCall, Registry};
 use tokio::net::TcpListener;
 
 use crate::{catalog, openapi, ServeError};
@@ -332,32 +332,24 @@ async fn call_action(
         Err(e) => return error_response(&e),
     };
     let input = body.input.unwrap_or_else(|| json!({}));
-    let registry = state.registry;
-    let op = match registry.find(&resource, &action) {
-        Ok(op) => op,
+    let call = match state.registry.prepare_named(&resource, &action, input) {
+        Ok(call) => call.confirm(body.confirm),
         Err(e) => return error_response(&e),
     };
     let client = &state.client;
-    let meta = op.meta();
     tracing::info!(
-        resource = meta.resource,
-        action = meta.action,
+        resource = call.meta().resource,
+        action = call.meta().action,
         all,
         "gateway call"
     );
     if all {
-        return stream_all(registry, client, op, input, body.confirm, page_size).await;
+        return stream_all(call, client, page_size).await;
     }
-    if op
-        .template()
-        .is_some_and(|t| t.response == threecx_core::ResponseKind::Download)
-    {
-        return stream_download(registry, client, op, &input, body.confirm).await;
+    if call.response_kind() == Some(threecx_core::ResponseKind::Download) {
+        return stream_download(call, client).await;
     }
-    match registry
-        .call_confirmed(client, meta.resource, meta.action, input, body.confirm)
-        .await
-    {
+    match call.send(client).await {
         Ok(threecx_core::Response::Download(d)) => download_response(d),
         Ok(out) => Json(json!({"result": out.to_json()})).into_response(),
         Err(e) => error_response(&e),
@@ -404,21 +396,8 @@ fn parse_body(bytes: &[u8]) -> Result<CallBody, Error> {
 
 /// `?all=true`: NDJSON of every item. The first item is awaited before answering, so a failure
 /// of the first page (auth, network, the PBX's error) still gets its proper status.
-async fn stream_all(
-    registry: &'static Registry,
-    client: &Client,
-    op: &'static dyn Operation,
-    input: Value,
-    confirm: bool,
-    page_size: u32,
-) -> Response {
-    if let Err(e) = registry
-        .validate(op, &input)
-        .and_then(|()| check_confirmed(op, confirm))
-    {
-        return error_response(&e);
-    }
-    let mut items = match registry.paginate(client, op, input, page_size) {
+async fn stream_all(call: PreparedCall<'_>, client: &Client, page_size: u32) -> Response {
+    let mut items = match call.pages::<Value>(client, page_size) {
         Ok(s) => Box::pin(s),
         Err(e) => return error_response(&e),
     };
@@ -455,21 +434,8 @@ async fn stream_all(
 
 /// A file relayed as it arrives from the PBX (a backup or recording of any size in constant
 /// memory): the PBX's error comes before the first byte, as JSON; a failure later cuts the body.
-async fn stream_download(
-    registry: &Registry,
-    client: &Client,
-    op: &'static dyn Operation,
-    input: &Value,
-    confirmed: bool,
-) -> Response {
-    let prepared = registry
-        .prepare(op, input)
-        .and_then(|req| check_confirmed(op, confirmed).map(|()| req));
-    let req = match prepared {
-        Ok(req) => req,
-        Err(e) => return error_response(&e),
-    };
-    let download = match client.download(&req).await {
+async fn stream_download(call: PreparedCall<'_>, client: &Client) -> Response {
+    let download = match call.download(client).await {
         Ok(d) => d,
         Err(e) => return error_response(&e),
     };

@@ -193,13 +193,9 @@ impl McpServer {
         };
         let out = self
             .registry
-            .call_confirmed(
-                &self.client,
-                &args.resource,
-                &args.action,
-                input,
-                args.confirm,
-            )
+            .prepare_named(&args.resource, &args.action, input)?
+            .confirm(args.confirm)
+            .send(&self.client)
             .await?;
         Ok(result_json(out))
     }
@@ -218,16 +214,11 @@ impl McpServer {
         } else {
             false
         };
-        let meta = op.meta();
         let out = self
             .registry
-            .call_confirmed(
-                &self.client,
-                meta.resource,
-                meta.action,
-                Value::Object(args),
-                confirm,
-            )
+            .prepare(op, Value::Object(args))?
+            .confirm(confirm)
+            .send(&self.client)
             .await?;
         Ok(result_json(out))
     }

@@ -49,9 +49,9 @@ async fn main() -> ExitCode {
 
 async fn run(resource: &str, action: &str, input: Value, dry_run: bool) -> Result<(), Error> {
     let registry = threecx_ops::registry();
-    let op = registry.find(resource, action)?;
+    let call = registry.prepare_named(resource, action, input)?;
     if dry_run {
-        let request = registry.prepare(op, &input)?;
+        let request = call.into_request()?;
         println!("{} /xapi/v1{}", request.method, request.path_and_query);
         for (name, value) in &request.headers {
             println!("{name}: {value}");
@@ -62,7 +62,8 @@ async fn run(resource: &str, action: &str, input: Value, dry_run: bool) -> Resul
         return Ok(());
     }
     let client = Client::new(Config::from_env()?)?;
-    let output = registry.call_op(&client, op, input).await?;
+    // Whoever runs this example with an action's name has chosen to send it.
+    let output = call.confirm(true).send(&client).await?;
     println!(
         "{}",
         serde_json::to_string_pretty(&output.to_json()).expect("JSON values serialise")

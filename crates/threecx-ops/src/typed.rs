@@ -1,5 +1,6 @@
 //! Typed calls: thin wrappers that serialise an action struct to the by-name input object and
-//! then take exactly the by-name path (validate → build → send).
+//! then take exactly the by-name path: one [`PreparedCall`](threecx_registry::PreparedCall)
+//! (validate → build), then send.
 
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
@@ -29,16 +30,17 @@ fn to_input<A: TypedAction>(action: &A) -> Result<Value> {
 
 /// Sends `action` and decodes its answer.
 pub async fn call<A: TypedAction>(client: &Client, action: &A) -> Result<A::Output> {
-    let input = to_input(action)?;
-    let registry = crate::registry();
-    let response = registry.call_op(client, A::ACTION, input).await?;
+    // A typed call names its action in code: that is the caller's confirmation.
+    let call = crate::registry().prepare(A::ACTION, to_input(action)?)?;
+    let response = call.confirm(true).send(client).await?;
     A::Output::from_response(response, A::ACTION.meta.action)
 }
 
 /// Builds the request `action` would send, without sending it.
 pub fn prepare<A: TypedAction>(action: &A) -> Result<PreparedRequest> {
-    let input = to_input(action)?;
-    crate::registry().prepare(A::ACTION, &input)
+    crate::registry()
+        .prepare(A::ACTION, to_input(action)?)?
+        .into_request()
 }
 
 /// Streams every item of a collection action, one page in memory at a time.
@@ -47,6 +49,7 @@ pub fn paginate<A: TypedList>(
     action: &A,
     page_size: u32,
 ) -> Result<impl Stream<Item = Result<A::Item>> + Send + 'static> {
-    let input = to_input(action)?;
-    crate::registry().paginate_as::<A::Item>(client, A::ACTION, input, page_size)
+    crate::registry()
+        .prepare(A::ACTION, to_input(action)?)?
+        .pages::<A::Item>(client, page_size)
 }

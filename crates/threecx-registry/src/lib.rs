@@ -11,25 +11,27 @@
 //! let registry = threecx_registry::global();
 //! let op = registry.find("Purge Settings", "Purge Chats")?;
 //! println!("{}", registry.input_schema(op));
-//! registry
-//!     .call(client, "purge-settings", "purge_chats", json!({"period": {"All": true}}))
-//!     .await?;
+//! // Validated and built once; refused unless confirmed, since a purge is destructive.
+//! let call = registry.prepare(op, json!({"period": {"All": true}}))?;
+//! call.confirm(true).send(client).await?;
 //! # Ok(()) }
 //! ```
 
-mod dispatch;
 mod http_action;
 pub mod names;
 mod operation;
+mod prepared;
 mod registry;
 pub mod schema;
 mod suggest;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 #[cfg(test)]
 mod testing;
 mod validate;
 
-pub use dispatch::check_confirmed;
 pub use operation::{ActionKind, ActionMeta, HttpAction, ModelDefs, Operation, Registration};
+pub use prepared::PreparedCall;
 pub use registry::{global, DuplicateError, Registry, ResourceEntry};
 
 /// Re-exported for `async_trait` implementations of [`Operation`] in other crates.

@@ -61,6 +61,13 @@ pub struct ActionMeta {
     pub idempotent: bool,
 }
 
+impl ActionMeta {
+    /// `Purge Settings / Purge Chats`: how messages and prompts name the action.
+    pub fn label(&self) -> String {
+        format!("{} / {}", self.resource_display, self.action_display)
+    }
+}
+
 /// One callable action. Generated actions are [`HttpAction`]s; other crates may implement this
 /// trait for composed actions and register them with `inventory::submit!`.
 #[async_trait]

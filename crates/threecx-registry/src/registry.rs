@@ -275,6 +275,8 @@ impl Registry {
     ///
     /// The validator is compiled once per registered operation, on first use.
     pub fn validate(&self, op: &dyn Operation, input: &Value) -> Result<(), Error> {
+        #[cfg(feature = "test-util")]
+        crate::test_util::count_validation();
         let Some(i) = self.index_of(op) else {
             // Not one of ours (a caller's own operation): compile for this call only.
             let schema = schema::self_contained(op.input_schema(), &self.models);

@@ -249,12 +249,11 @@ async fn call_invokes_it() {
         .unwrap_err();
     assert!(matches!(e, Error::InvalidInput { .. }), "{e}");
 
-    // No HTTP request for a composed action: prepare says so.
+    // No HTTP request for a composed action: asking for it says so.
     let op = registry.find("Greetings", "Say Hello").unwrap();
-    assert!(matches!(
-        registry.prepare(op, &json!({"name": "Ada"})),
-        Err(Error::Config { .. })
-    ));
+    let call = registry.prepare(op, json!({"name": "Ada"})).unwrap();
+    assert!(call.request().is_none());
+    assert!(matches!(call.into_request(), Err(Error::Config { .. })));
 }
 
 #[test]

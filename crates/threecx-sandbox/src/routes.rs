@@ -323,7 +323,11 @@ mod tests {
         let t = table();
         for op in registry.actions() {
             let input = registry.example_input(*op);
-            let req = registry.prepare(*op, &input).unwrap();
+            let req = registry
+                .prepare(*op, input)
+                .unwrap()
+                .into_request()
+                .unwrap();
             let raw = req.path_and_query.split('?').next().unwrap();
             let path = percent_encoding::percent_decode_str(raw)
                 .decode_utf8()

@@ -37,7 +37,8 @@ async fn main() {
     // (i) Every user, `$top`/`$skip` pages of PAGE_SIZE, one page in memory at a time.
     let list = registry.find("Users", "List User").expect("List User");
     let mut pages = std::pin::pin!(registry
-        .paginate(&client, list, json!({}), page_size)
+        .prepare(list, json!({}))
+        .and_then(|call| call.pages::<serde_json::Value>(&client, page_size))
         .expect("paginate"));
     let mut ids = Vec::new();
     while let Some(user) = pages.try_next().await.expect("list users") {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures_util::{FutureExt, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
-use threecx_ops::core::{Client, Download, PreparedRequest, Response, ResponseKind};
-use threecx_ops::registry_crate::{Operation, Registry};
+use threecx_ops::core::{Client, Download, Response, ResponseKind};
+use threecx_ops::registry_crate::{Operation, PreparedCall, Registry};
 
 use super::session::Session;
 use crate::cli::{CallArgs, CallFormat, GlobalArgs};
@@ -24,41 +24,34 @@ use crate::output::{
 pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
     let registry = threecx_ops::registry();
     let op = registry.find(&args.resource, &args.action)?;
-    let input = read_input(args, &registry.input_schema(op))?;
-    registry.validate(op, &input)?;
+    let input = read_input(args, registry, op)?;
+    let call = registry.prepare(op, input)?;
     let conn = Connection::resolve(global)?;
 
     // A dry run sends nothing, so `--sandbox` starts none for it.
     if args.dry_run {
-        return dry_run(registry, op, &input, &conn, args.output);
+        return dry_run(call, &conn, args.output);
     }
 
-    let is_download = op
-        .template()
-        .is_some_and(|t| t.response == ResponseKind::Download);
+    let is_download = call.response_kind() == Some(ResponseKind::Download);
     if is_download && args.out.is_none() && std::io::stdout().is_terminal() {
         return Err(refuse_download_on_terminal(None));
     }
-    if args.all
-        && !op
-            .template()
-            .is_some_and(|t| t.response == ResponseKind::Collection)
-    {
+    if args.all && call.response_kind() != Some(ResponseKind::Collection) {
         return Err(CliError::usage(format!(
-            "--all pages through a list, but {} / {} does not return one",
-            op.meta().resource_display,
-            op.meta().action_display
+            "--all pages through a list, but {} does not return one",
+            call.meta().label()
         ))
         .hint("call it without --all"));
     }
 
     let runtime = super::sandbox::command_runtime()?;
     let session = Session::open(&runtime, global, conn, args.timeout)?;
-    confirm_destructive(op, args.yes)?;
+    let call = confirm_destructive(call, args.yes)?;
     let client = &session.client;
     tracing::info!(
-        resource = op.meta().resource,
-        action = op.meta().action,
+        resource = call.meta().resource,
+        action = call.meta().action,
         pbx = client.config().base_url(),
         client_id = client.config().client_id(),
         "calling"
@@ -67,13 +60,11 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
     let format = args.output.unwrap_or(CallFormat::Json);
     let result = runtime.block_on(async {
         if is_download {
-            let req = registry.prepare(op, &input)?;
-            stream_download(client, &req, args.out.as_deref(), format).await
+            stream_download(call, client, args.out.as_deref(), format).await
         } else if args.all {
-            stream_all(registry, client, op, input, args.page_size, format).await
+            stream_all(call, client, args.page_size, format).await
         } else {
-            let response = registry.call_op(client, op, input).await?;
-            render(response, args.out.as_deref(), format)
+            render(call.send(client).await?, args.out.as_deref(), format)
         }
     });
     session.close(&runtime);
@@ -82,7 +73,7 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
 
 /// The input object: `--input` (JSON text, `@FILE` or `-` for stdin), then each `--param` set
 /// over it.
-fn read_input(args: &CallArgs, schema: &Value) -> CliResult<Value> {
+fn read_input(args: &CallArgs, registry: &Registry, op: &dyn Operation) -> CliResult<Value> {
     let mut input = match args.input.as_deref() {
         None => Value::Object(Map::new()),
         Some("-") => {
@@ -103,6 +94,7 @@ fn read_input(args: &CallArgs, schema: &Value) -> CliResult<Value> {
     if args.params.is_empty() {
         return Ok(input);
     }
+    let schema = registry.input_schema(op);
     let Value::Object(map) = &mut input else {
         return Err(CliError::usage(
             "--param sets properties of the input object, but --input is not an object",
@@ -120,7 +112,7 @@ fn read_input(args: &CallArgs, schema: &Value) -> CliResult<Value> {
                 "--param {param}: the name is empty"
             )));
         }
-        map.insert(name.to_owned(), param_value(schema, name, raw));
+        map.insert(name.to_owned(), param_value(&schema, name, raw));
     }
     Ok(input)
 }
@@ -165,14 +157,8 @@ fn parse_json(text: &str, what: &str) -> CliResult<Value> {
 }
 
 /// Prints the request that would be sent; sends nothing and needs no credentials.
-fn dry_run(
-    registry: &Registry,
-    op: &dyn Operation,
-    input: &Value,
-    conn: &Connection,
-    format: Option<CallFormat>,
-) -> CliResult {
-    let req: PreparedRequest = registry.prepare(op, input)?;
+fn dry_run(call: PreparedCall<'_>, conn: &Connection, format: Option<CallFormat>) -> CliResult {
+    let req = call.into_request()?;
     let url = format!("{}{}", conn.api_root()?, req.path_and_query);
     let mut headers = vec![
         ("Authorization".to_owned(), "Bearer [REDACTED]".to_owned()),
@@ -289,15 +275,14 @@ fn render(response: Response, out_file: Option<&Path>, format: CallFormat) -> Cl
 /// only once complete: never a partial file at the destination, and a symlink there is
 /// replaced, not followed) or to stdout; memory stays flat whatever the size.
 async fn stream_download(
+    call: PreparedCall<'_>,
     client: &Client,
-    req: &PreparedRequest,
     out_file: Option<&Path>,
     format: CallFormat,
 ) -> CliResult {
     let Some(path) = out_file else {
         let mut stdout = tokio::io::stdout();
-        client
-            .download_to(req, &mut stdout)
+        call.download_to(client, &mut stdout)
             .await
             .map_err(download_error)?;
         return Ok(());
@@ -314,8 +299,8 @@ async fn stream_download(
         .tempfile_in(&dir)
         .map_err(|e| local("prepare", e))?;
     let mut file = tokio::fs::File::from_std(tmp.reopen().map_err(|e| local("prepare", e))?);
-    let info = client
-        .download_to(req, &mut file)
+    let info = call
+        .download_to(client, &mut file)
         .await
         .map_err(download_error)?;
     file.sync_all().await.map_err(|e| local("write", e))?;
@@ -374,14 +359,12 @@ fn refuse_download_on_terminal(download: Option<&Download>) -> CliError {
 /// (buffered, and flushed whenever the next item has to wait for the PBX, so a reader sees each
 /// page at once without a write per line); JSON and table output need the whole list first.
 async fn stream_all(
-    registry: &Registry,
+    call: PreparedCall<'_>,
     client: &Client,
-    op: &'static dyn Operation,
-    input: Value,
     page_size: u32,
     format: CallFormat,
 ) -> CliResult {
-    let stream = registry.paginate(client, op, input, page_size)?;
+    let stream = call.pages::<Value>(client, page_size)?;
     let mut stream = std::pin::pin!(stream);
     let progress = progress_bar();
     let stdout_is_terminal = std::io::stdout().is_terminal();
