@@ -11,8 +11,8 @@ use threecx_core::{Location, ResponseKind};
 use threecx_registry::{ActionKind, Operation, Registry};
 
 use crate::auth::Auth;
-use crate::catalog::{shape, Catalog, SetDef, Shape};
 use crate::config::SandboxConfig;
+use crate::entity_sets::{shape, Catalog, SetDef, Shape};
 use crate::faults::FaultState;
 use crate::gen::{self, hash, hash_str};
 use crate::history::{self, RowContext, Timeline};
@@ -308,7 +308,7 @@ impl App {
             .sets
             .keys()
             .map(String::as_str)
-            .chain(crate::catalog::VIRTUAL_SETS.iter().copied())
+            .chain(crate::entity_sets::VIRTUAL_SETS.iter().copied())
             .map(|n| json!({"name": n, "kind": "EntitySet", "url": n}))
             .collect();
         Reply::json(
