@@ -3,34 +3,21 @@
 
 use serde_json::Value;
 
-use super::history_views::{RowFn, Which};
+use super::history_views::{period_bound, RowFn, Which};
 use super::reply::download;
-use super::{lock, App, Call, Reply};
-use crate::history::{self, RowContext};
-use crate::time;
+use super::{App, Call, Reply};
+use crate::history;
 
 /// Rows written into a CSV download at most.
 const MAX_CSV_ROWS: u64 = 100_000;
 
 impl App {
     pub(super) fn history_csv(&self, call: &Call<'_>, which: Which) -> Reply {
-        let bound = |k: &str| {
-            call.input
-                .get(k)
-                .and_then(Value::as_str)
-                .and_then(time::parse)
-        };
-        let (timeline, ctx) = {
-            let data = lock(&self.data);
-            (
-                which.timeline(&data).clone(),
-                RowContext {
-                    seed: data.seed,
-                    users: data.sizes.users,
-                },
-            )
-        };
-        let (lo, hi) = timeline.range(bound("periodFrom"), bound("periodTo"));
+        let (timeline, ctx) = self.snapshot(which);
+        let (lo, hi) = timeline.range(
+            period_bound(call, "periodFrom"),
+            period_bound(call, "periodTo"),
+        );
         let (columns, row): (&[&str], RowFn) = match which {
             Which::Calls => (
                 &[
