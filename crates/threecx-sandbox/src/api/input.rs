@@ -9,6 +9,7 @@ use threecx_core::Location;
 use threecx_registry::Operation;
 
 use super::{ApiRequest, App, Reply};
+use crate::routes::Matched;
 
 /// `a=1&b=x%20y` → pairs, percent-decoded (`+` is a space, as ASP.NET reads it).
 pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
@@ -28,8 +29,38 @@ pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
 }
 
 impl App {
+    /// The action's by-name input from the matched path parameters and the rest of `req`,
+    /// validated against the action's schema.
+    pub(super) fn validated_input(
+        &self,
+        matched: Matched,
+        req: &ApiRequest<'_>,
+    ) -> Result<Map<String, Value>, Reply> {
+        let op = matched.op;
+        if !req.body.iter().all(u8::is_ascii_whitespace) && !is_json((req.header)("Content-Type")) {
+            return Err(Reply::error(
+                415,
+                "The request body must be JSON: send it with Content-Type: application/json",
+            ));
+        }
+        let mut input: Map<String, Value> = matched
+            .params
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        self.gather_input(op, req, &mut input)?;
+        let input = Value::Object(input);
+        if let Err(e) = self.registry.validate(op, &input) {
+            return Err(Reply::error(400, e.to_string()));
+        }
+        let Value::Object(input) = input else {
+            unreachable!("built as an object")
+        };
+        Ok(input)
+    }
+
     /// Adds the query options, headers and body of `req` to the path parameters in `input`.
-    pub(super) fn gather_input(
+    fn gather_input(
         &self,
         op: &'static dyn Operation,
         req: &ApiRequest<'_>,
@@ -110,7 +141,7 @@ fn query_value(name: &str, text: &str) -> Value {
 
 /// Whether a Content-Type is JSON (`application/json`, `...+json`, any parameters); a body
 /// without one is taken as JSON, as 3CX's clients always send it.
-pub(super) fn is_json(content_type: Option<String>) -> bool {
+fn is_json(content_type: Option<String>) -> bool {
     content_type.is_none_or(|ct| {
         let media = ct
             .split(';')

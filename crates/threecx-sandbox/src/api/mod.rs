@@ -18,7 +18,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{json, Map, Value};
 use threecx_registry::{ActionKind, Operation, Registry};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Refusal};
 use crate::config::SandboxConfig;
 use crate::entity_sets::{shape, Catalog, Shape};
 use crate::faults::FaultState;
@@ -27,7 +27,6 @@ use crate::routes::{RouteError, RouteTable};
 use crate::store::Data;
 use crate::RequestRecord;
 
-use input::is_json;
 pub(crate) use input::query_pairs;
 pub(crate) use reply::{Reply, ReplyBody};
 
@@ -73,80 +72,33 @@ struct Call<'a> {
 impl App {
     /// Answers one API request.
     pub fn api(&self, req: &ApiRequest<'_>) -> Reply {
-        let Some(rest) = req.path.strip_prefix(API_ROOT) else {
-            return Reply::error(404, format!("No resource at {}", req.path));
-        };
-        if let Err(refusal) = lock(&self.auth).check(req.authorization) {
-            return Reply::error(401, refusal.message()).header(
-                "WWW-Authenticate",
-                match refusal {
-                    crate::auth::Refusal::Missing => "Bearer".to_owned(),
-                    _ => format!(
-                        "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                        refusal.message()
-                    ),
-                },
-            );
+        match self.answer(req) {
+            Ok(reply) | Err(reply) => reply,
         }
-        let path = match percent_decode_str(rest).decode_utf8() {
-            Ok(p) => p.into_owned(),
-            Err(_) => return Reply::error(400, "The request path is not valid UTF-8"),
-        };
+    }
+
+    /// The answer to `req`; `Err` is a refusal before any handler ran.
+    fn answer(&self, req: &ApiRequest<'_>) -> Result<Reply, Reply> {
+        let rest = req
+            .path
+            .strip_prefix(API_ROOT)
+            .ok_or_else(|| Reply::error(404, format!("No resource at {}", req.path)))?;
+        lock(&self.auth)
+            .check(req.authorization)
+            .map_err(unauthorized)?;
+        let path = percent_decode_str(rest)
+            .decode_utf8()
+            .map_err(|_| Reply::error(400, "The request path is not valid UTF-8"))?
+            .into_owned();
         if path.is_empty() || path == "/" {
-            return self.service_document();
+            return Ok(self.service_document());
         }
-        let matched = match self.routes.resolve(req.method, &path) {
-            Ok(m) => m,
-            Err(RouteError::NotFound) => {
-                return Reply::error(
-                    404,
-                    format!(
-                        "No HTTP resource was found that matches the request URI '{}{}'",
-                        self.base_url, req.path
-                    ),
-                )
-            }
-            Err(RouteError::MethodNotAllowed) => {
-                return Reply::error(
-                    405,
-                    format!(
-                        "The requested resource does not support http method '{}'",
-                        req.method
-                    ),
-                )
-            }
-            Err(RouteError::BadLiteral { message, .. }) => {
-                return Reply::error(
-                    404,
-                    format!(
-                        "No HTTP resource was found that matches the request URI '{}{}': {message}",
-                        self.base_url, req.path
-                    ),
-                )
-            }
-        };
+        let matched = self
+            .routes
+            .resolve(req.method, &path)
+            .map_err(|e| self.no_route(req, e))?;
         let op = matched.op;
-        if !req.body.iter().all(u8::is_ascii_whitespace) && !is_json((req.header)("Content-Type")) {
-            return Reply::error(
-                415,
-                "The request body must be JSON: send it with Content-Type: application/json",
-            );
-        }
-        let mut input: Map<String, Value> = matched
-            .params
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        if let Err(reply) = self.gather_input(op, req, &mut input) {
-            return reply;
-        }
-        let input = Value::Object(input);
-        if let Err(e) = self.registry.validate(op, &input) {
-            return Reply::error(400, e.to_string());
-        }
-        let Value::Object(input) = input else {
-            unreachable!("built as an object")
-        };
+        let input = self.validated_input(matched, req)?;
         let call = Call {
             op,
             input: &input,
@@ -160,7 +112,34 @@ impl App {
             body.entry("@odata.context")
                 .or_insert(Value::String(context));
         }
-        reply
+        Ok(reply)
+    }
+
+    /// Why no action answers `req`, as 3CX (ASP.NET) says it.
+    fn no_route(&self, req: &ApiRequest<'_>, error: RouteError) -> Reply {
+        match error {
+            RouteError::NotFound => Reply::error(
+                404,
+                format!(
+                    "No HTTP resource was found that matches the request URI '{}{}'",
+                    self.base_url, req.path
+                ),
+            ),
+            RouteError::MethodNotAllowed => Reply::error(
+                405,
+                format!(
+                    "The requested resource does not support http method '{}'",
+                    req.method
+                ),
+            ),
+            RouteError::BadLiteral { message, .. } => Reply::error(
+                404,
+                format!(
+                    "No HTTP resource was found that matches the request URI '{}{}': {message}",
+                    self.base_url, req.path
+                ),
+            ),
+        }
     }
 
     /// `@odata.context` of an entity-set, entity or singleton answer: the metadata URL and what
@@ -209,4 +188,18 @@ impl App {
             hash_str(op.meta().action),
         ])
     }
+}
+
+/// The 401 for a missing or refused token, with the `WWW-Authenticate` challenge.
+fn unauthorized(refusal: Refusal) -> Reply {
+    Reply::error(401, refusal.message()).header(
+        "WWW-Authenticate",
+        match refusal {
+            Refusal::Missing => "Bearer".to_owned(),
+            _ => format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                refusal.message()
+            ),
+        },
+    )
 }
