@@ -8,7 +8,7 @@ use crate::entity_sets::SetDef;
 use crate::gen;
 use crate::odata::query::{collection, QueryOptions};
 use crate::rules;
-use crate::store::Data;
+use crate::store::{Data, Table};
 
 impl App {
     fn options(&self, call: &Call<'_>, def: Option<&SetDef>) -> Result<QueryOptions, Reply> {
@@ -142,34 +142,15 @@ impl App {
             Err(r) => return r,
         };
         let table = data.tables.entry(def.name.clone()).or_default();
-        match &def.key {
-            Some((key, _)) if def.integer_key() => {
-                row.insert(key.clone(), Value::from(table.next_id.max(1)));
-            }
-            Some((key, _)) => {
-                let value = row.get(key).cloned().unwrap_or(Value::Null);
-                if value.is_null() || value == json!("") {
-                    return rules::refuse(key, rules::Warning::Required);
-                }
-                if table.position(key, &value).is_some() {
-                    return rules::refuse(key, rules::Warning::Duplicate);
-                }
-            }
-            None => {}
-        }
-        if def.integer_key() {
-            table.next_id = table.next_id.max(1) + 1;
+        if let Err(r) = assign_key(def, table, &mut row) {
+            return r;
         }
         let row = Value::Object(row);
         table.rows.push(row.clone());
         if let (Some(numbers), Some(id)) = (members, row.get("Id")) {
             rules::set_members(&mut data, id, &numbers);
         }
-        let location = def
-            .key
-            .as_ref()
-            .and_then(|(k, lit)| threecx_core::literal::encode_path_literal(row.get(k)?, *lit).ok())
-            .map(|k| format!("{}{API_ROOT}/{}({k})", self.base_url, def.name));
+        let location = self.location(def, &row);
         let plain = QueryOptions::default()
             .navigation(&Map::new(), &def.navigation)
             .unwrap_or_default();
@@ -179,6 +160,14 @@ impl App {
             Some(l) => reply.header("Location", l),
             None => reply,
         }
+    }
+
+    /// The URL of the new entity `row` (`.../Users(26)`), when its set has a key.
+    fn location(&self, def: &SetDef, row: &Value) -> Option<String> {
+        def.key
+            .as_ref()
+            .and_then(|(k, lit)| threecx_core::literal::encode_path_literal(row.get(k)?, *lit).ok())
+            .map(|k| format!("{}{API_ROOT}/{}({k})", self.base_url, def.name))
     }
 
     /// Refuses properties the entity type does not have and flag values it does not know.
@@ -371,4 +360,28 @@ fn group_members(
 /// (a group's members live in its users), except a user's `Groups`, where membership is kept.
 fn stored(def: &SetDef, k: &str) -> bool {
     !k.starts_with('@') && (def.name == "Users" || !def.navigation.contains(k))
+}
+
+/// Gives a new row of `table` its key: the next id for integer keys (the server assigns them),
+/// else the key the client sent, which must be given and not taken.
+fn assign_key(def: &SetDef, table: &mut Table, row: &mut Map<String, Value>) -> Result<(), Reply> {
+    match &def.key {
+        Some((key, _)) if def.integer_key() => {
+            row.insert(key.clone(), Value::from(table.next_id.max(1)));
+        }
+        Some((key, _)) => {
+            let value = row.get(key).cloned().unwrap_or(Value::Null);
+            if value.is_null() || value == json!("") {
+                return Err(rules::refuse(key, rules::Warning::Required));
+            }
+            if table.position(key, &value).is_some() {
+                return Err(rules::refuse(key, rules::Warning::Duplicate));
+            }
+        }
+        None => {}
+    }
+    if def.integer_key() {
+        table.next_id = table.next_id.max(1) + 1;
+    }
+    Ok(())
 }
