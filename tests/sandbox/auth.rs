@@ -359,9 +359,14 @@ async fn token_refusals_are_oauth_errors_in_both_encodings() {
         assert_eq!(status, 400, "{encoding:?}: {body}");
         assert_eq!(body["error"], "invalid_request", "{encoding:?}: {body}");
     }
+}
 
-    // Bodies that are neither form: the credentials as text/plain or JSON, multipart without a
-    // boundary, with another boundary, or cut short.
+/// Bodies that are neither form: the credentials as text/plain or JSON, multipart without a
+/// boundary, with another boundary, or cut short.
+#[tokio::test]
+async fn token_bodies_in_other_formats_are_invalid_requests() {
+    let pbx = start(small()).await;
+    let raw = Raw::new(&pbx);
     let url = format!("{}/connect/token", raw.base);
     let form = format!(
         "client_id={}&client_secret={}&grant_type=client_credentials",

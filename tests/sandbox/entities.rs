@@ -1,6 +1,7 @@
 //! The entity store: Users and Groups created, read, updated, listed and deleted through the SDK.
 
 use serde_json::{json, Value};
+use threecx_core::Client;
 
 use crate::support::{call, client, ok, small, start, status, without_context, Raw};
 
@@ -62,9 +63,15 @@ async fn users_create_get_update_list_delete() {
         (Some("Ada"), Some("Lovelace"), Some("+441234"))
     );
 
-    // $filter, $count, $orderby (several keys), $top, $select.
+    lists_find_the_new_user(&c, id).await;
+    deleted_user_is_gone(&c, id).await;
+}
+
+/// `$filter`, `$count`, `$orderby` (several keys), `$top`, `$select`, with user `id` (number
+/// 555, Ada Lovelace) added to the seeded 25.
+async fn lists_find_the_new_user(c: &Client, id: i64) {
     let page = ok(
-        &c,
+        c,
         "Users",
         "List User",
         json!({"$filter": "LastName eq 'Lovelace' and FirstName eq 'Ada' and Number eq '555'", "$count": true}),
@@ -73,7 +80,7 @@ async fn users_create_get_update_list_delete() {
     assert_eq!(page["@odata.count"], 1);
     assert_eq!(ids(&page), [id]);
     let page = ok(
-        &c,
+        c,
         "Users",
         "List User",
         json!({"$orderby": "Number desc", "$top": 3, "$select": ["Id", "Number"], "$count": true}),
@@ -91,7 +98,7 @@ async fn users_create_get_update_list_delete() {
         assert_eq!(u.as_object().unwrap().len(), 2, "{u}");
     }
     let page = ok(
-        &c,
+        c,
         "Users",
         "List User",
         json!({"$orderby": ["Enabled desc", "Id asc"], "$skip": 2, "$top": 2}),
@@ -99,29 +106,32 @@ async fn users_create_get_update_list_delete() {
     .await;
     assert_eq!(ids(&page), [3, 4]);
     let page = ok(
-        &c,
+        c,
         "Users",
         "List User",
         json!({"$filter": "startswith(Number,'12') or (Number eq '555' and not (Id lt 26))"}),
     )
     .await;
     assert_eq!(ids(&page).len(), 5 + 1, "120..124 and the new user");
+}
 
+/// Deletes user `id`; then it can be neither read, deleted nor updated.
+async fn deleted_user_is_gone(c: &Client, id: i64) {
     assert_eq!(
-        call(&c, "Users", "Delete User", json!({"Id": id}))
+        call(c, "Users", "Delete User", json!({"Id": id}))
             .await
             .unwrap(),
         Value::Null
     );
-    let e = call(&c, "Users", "Get User", json!({"Id": id}))
+    let e = call(c, "Users", "Get User", json!({"Id": id}))
         .await
         .unwrap_err();
     assert_eq!(status(&e), 404);
-    let e = call(&c, "Users", "Delete User", json!({"Id": id}))
+    let e = call(c, "Users", "Delete User", json!({"Id": id}))
         .await
         .unwrap_err();
     assert_eq!(status(&e), 404);
-    let e = call(&c, "Users", "Update User", json!({"Id": id, "body": {}}))
+    let e = call(c, "Users", "Update User", json!({"Id": id, "body": {}}))
         .await
         .unwrap_err();
     assert_eq!(status(&e), 404);

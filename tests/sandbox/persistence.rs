@@ -1,6 +1,9 @@
 //! State saved to the data file on clean shutdown and loaded at the next start.
 
-use serde_json::json;
+use std::path::Path;
+
+use serde_json::{json, Value};
+use threecx_core::Client;
 use threecx_sandbox::SandboxConfig;
 
 use crate::support::{client, ok, small, start};
@@ -18,35 +21,7 @@ async fn state_survives_a_restart() {
     })
     .await;
     let c = client(&pbx);
-    let user = ok(
-        &c,
-        "Users",
-        "Create User",
-        json!({"body": {"FirstName": "Kept", "LastName": "Across", "Number": "777"}}),
-    )
-    .await;
-    ok(&c, "Users", "Delete User", json!({"Id": 1})).await;
-    ok(
-        &c,
-        "Purge Settings",
-        "Purge Chats",
-        json!({"period": {"Start": "2024-03-01T00:00:00Z", "Stop": "2024-03-31T23:59:59Z"}}),
-    )
-    .await;
-    ok(
-        &c,
-        "Purge Settings",
-        "Purge Calls",
-        json!({"period": {"Start": "2024-05-01T00:00:00Z", "Stop": "2024-05-31T23:59:59Z"}}),
-    )
-    .await;
-    ok(
-        &c,
-        "Chat Log Settings",
-        "Update Chat Log Settings",
-        json!({"body": {"AutoClearMonths": 5}}),
-    )
-    .await;
+    let user = make_changes(&c).await;
     let before = pbx.counts();
     assert!(!file.exists(), "saved on shutdown, not before");
     pbx.shutdown().await.unwrap();
@@ -95,17 +70,56 @@ async fn state_survives_a_restart() {
     assert_eq!(march["@odata.count"], 0);
     drop(again); // dropped, not shut down: nothing saved
 
-    // A file that is not ours is reported, not overwritten.
-    std::fs::write(&file, b"not json").unwrap();
+    foreign_file_is_reported_not_overwritten(&file).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Changes of every kind the data file keeps: a user created and one deleted, chats and calls
+/// purged in a period, a singleton updated. Returns the created user.
+async fn make_changes(c: &Client) -> Value {
+    let user = ok(
+        c,
+        "Users",
+        "Create User",
+        json!({"body": {"FirstName": "Kept", "LastName": "Across", "Number": "777"}}),
+    )
+    .await;
+    ok(c, "Users", "Delete User", json!({"Id": 1})).await;
+    ok(
+        c,
+        "Purge Settings",
+        "Purge Chats",
+        json!({"period": {"Start": "2024-03-01T00:00:00Z", "Stop": "2024-03-31T23:59:59Z"}}),
+    )
+    .await;
+    ok(
+        c,
+        "Purge Settings",
+        "Purge Calls",
+        json!({"period": {"Start": "2024-05-01T00:00:00Z", "Stop": "2024-05-31T23:59:59Z"}}),
+    )
+    .await;
+    ok(
+        c,
+        "Chat Log Settings",
+        "Update Chat Log Settings",
+        json!({"body": {"AutoClearMonths": 5}}),
+    )
+    .await;
+    user
+}
+
+/// A file that is not ours is reported, not overwritten.
+async fn foreign_file_is_reported_not_overwritten(file: &Path) {
+    std::fs::write(file, b"not json").unwrap();
     let e = threecx_sandbox::Sandbox::start(SandboxConfig {
-        data_file: Some(file.clone()),
+        data_file: Some(file.to_path_buf()),
         ..small()
     })
     .await
     .unwrap_err();
     assert!(e.to_string().contains("pbx.json"), "{e}");
-    assert_eq!(std::fs::read(&file).unwrap(), b"not json");
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(std::fs::read(file).unwrap(), b"not json");
 }
 
 /// Saving never writes through a file someone planted beside the data file: the old code wrote

@@ -233,8 +233,12 @@ async fn group_membership_is_seen_from_both_sides() {
         .unwrap()
         .iter()
         .any(|u| u["Number"] == "650"));
+}
 
-    // References to what does not exist are refused.
+#[tokio::test]
+async fn references_to_groups_and_numbers_that_do_not_exist_are_refused() {
+    let pbx = start(small()).await;
+    let c = client(&pbx);
     let e = call(
         &c,
         "Users",

@@ -24,8 +24,8 @@
 
 mod api;
 mod auth;
-mod catalog;
 mod config;
+mod entity_sets;
 mod faults;
 mod gen;
 mod history;
@@ -56,7 +56,7 @@ pub use faults::{Fault, FaultConfig, FaultRule, Trigger};
 pub use history::{HISTORY_SPAN, HISTORY_START};
 
 use api::{lock, App};
-use catalog::Catalog;
+use entity_sets::Catalog;
 use routes::RouteTable;
 
 /// One request the sandbox received.
@@ -116,7 +116,8 @@ pub struct Counts {
 /// Starts sandboxes.
 pub struct Sandbox;
 
-/// What every sandbox shares: the route table and catalog, built once from the registry.
+/// What every sandbox shares: the route table and the catalog of entity sets, built once from
+/// the registry.
 fn shared() -> (&'static RouteTable, &'static Catalog) {
     static SHARED: OnceLock<(RouteTable, Catalog)> = OnceLock::new();
     let (routes, catalog) = SHARED.get_or_init(|| {

@@ -1,7 +1,7 @@
 //! The rules of a real 3CX that the entity store keeps: one numbering plan over every DN (each
 //! entity that owns an extension number: users, groups, ring groups, queues, receptionists, fax
 //! extensions, parkings, trunks...; the set comes from the model hierarchy, see
-//! `catalog::SetDef::dn`), numbers that cannot be changed, group membership seen from both sides,
+//! `entity_sets::SetDef::dn`), numbers that cannot be changed, group membership seen from both sides,
 //! references that must exist, flag enums that only take their values, and 3CX's validation
 //! error with its `WARNINGS.XAPI.*` codes.
 
@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use crate::api::Reply;
-use crate::catalog::Catalog;
+use crate::entity_sets::Catalog;
 use crate::odata::filter::equal;
 use crate::store::Data;
 

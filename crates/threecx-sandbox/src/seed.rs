@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 use threecx_core::Literal;
 
-use crate::catalog::{Catalog, SetDef};
 use crate::config::SeedSizes;
+use crate::entity_sets::{Catalog, SetDef};
 use crate::gen::{self, hash, hash_str};
 use crate::history::Timeline;
 use crate::rules;

@@ -151,84 +151,10 @@ async fn handle(
         Some(Fault::Status {
             status,
             retry_after,
-        }) => {
-            let message = match status {
-                429 => "Too many requests; slow down and retry later".to_owned(),
-                503 => "The service is temporarily unavailable".to_owned(),
-                500 => "An error has occurred.".to_owned(),
-                s => format!("Injected failure {s}"),
-            };
-            let mut reply = Reply::error(status, message);
-            if let Some(secs) = retry_after {
-                reply = reply.header("Retry-After", secs.to_string());
-            }
-            into_response(reply)
-        }
-        Some(Fault::NonJsonBody { status }) => {
-            let html = format!(
-                "<html><head><title>{status}</title></head><body><h1>{status} {}</h1><hr>\
-                 <center>nginx</center></body></html>\n",
-                StatusCode::from_u16(status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("")
-            );
-            Response::builder()
-                .status(status)
-                .header("Content-Type", "text/html")
-                .body(Body::from(html))
-                .expect("valid response parts")
-        }
-        Some(Fault::MalformedJson) => Response::builder()
-            .status(200)
-            .header("Content-Type", "application/json; odata.metadata=minimal")
-            .body(Body::from(
-                r#"{"@odata.context":"$metadata","value":[{"Id":1,"#,
-            ))
-            .expect("valid response parts"),
-        Some(Fault::TruncatedBody) => {
-            let full = router
-                .oneshot(req.map(Body::new))
-                .await
-                .unwrap_or_else(|e| match e {});
-            let (mut parts, body) = full.into_parts();
-            let bytes = body
-                .collect()
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
-            // A no-content answer has nothing to cut: it becomes a 200 with a small JSON body
-            // (a 204 cannot carry one), so the fault bites on every request.
-            let bytes = if bytes.len() < 2 {
-                if parts.status == StatusCode::NO_CONTENT {
-                    parts.status = StatusCode::OK;
-                }
-                parts.headers.insert(
-                    "Content-Type",
-                    "application/json; odata.metadata=minimal"
-                        .parse()
-                        .expect("valid header"),
-                );
-                Bytes::from_static(b"{\"value\": []}")
-            } else {
-                bytes
-            };
-            let half = bytes.slice(..bytes.len() / 2);
-            parts.headers.insert(
-                "Content-Length",
-                bytes.len().to_string().parse().expect("digits"),
-            );
-            // The half is flushed first (hyper drops unflushed data when the body fails), then
-            // the body fails and hyper closes the connection short of the announced length.
-            use futures_util::StreamExt as _;
-            let stream = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(half)]).chain(
-                futures_util::stream::once(async {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    Err(std::io::Error::other("truncated by the sandbox"))
-                }),
-            );
-            Response::from_parts(parts, Body::from_stream(stream))
-        }
+        }) => status_fault(status, retry_after),
+        Some(Fault::NonJsonBody { status }) => html_fault(status),
+        Some(Fault::MalformedJson) => malformed_json(),
+        Some(Fault::TruncatedBody) => truncated(router, req).await,
         Some(Fault::Latency(_)) | None => router
             .oneshot(req.map(Body::new))
             .await
@@ -236,6 +162,95 @@ async fn handle(
     };
     entry.finish(response.status().as_u16());
     response
+}
+
+/// A 3CX-shaped JSON error with `status` (and `Retry-After`).
+fn status_fault(status: u16, retry_after: Option<u64>) -> Response<Body> {
+    let message = match status {
+        429 => "Too many requests; slow down and retry later".to_owned(),
+        503 => "The service is temporarily unavailable".to_owned(),
+        500 => "An error has occurred.".to_owned(),
+        s => format!("Injected failure {s}"),
+    };
+    let mut reply = Reply::error(status, message);
+    if let Some(secs) = retry_after {
+        reply = reply.header("Retry-After", secs.to_string());
+    }
+    into_response(reply)
+}
+
+/// The HTML error page a proxy in front of the PBX would send.
+fn html_fault(status: u16) -> Response<Body> {
+    let html = format!(
+        "<html><head><title>{status}</title></head><body><h1>{status} {}</h1><hr>\
+         <center>nginx</center></body></html>\n",
+        StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("")
+    );
+    Response::builder()
+        .status(status)
+        .header("Content-Type", "text/html")
+        .body(Body::from(html))
+        .expect("valid response parts")
+}
+
+/// `200` announced as JSON, with a body cut off mid-object.
+fn malformed_json() -> Response<Body> {
+    Response::builder()
+        .status(200)
+        .header("Content-Type", "application/json; odata.metadata=minimal")
+        .body(Body::from(
+            r#"{"@odata.context":"$metadata","value":[{"Id":1,"#,
+        ))
+        .expect("valid response parts")
+}
+
+/// The real answer with its full `Content-Length`, but only half of the body sent before the
+/// connection closes.
+async fn truncated(router: Router, req: Request<Incoming>) -> Response<Body> {
+    let full = router
+        .oneshot(req.map(Body::new))
+        .await
+        .unwrap_or_else(|e| match e {});
+    let (mut parts, body) = full.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    // A no-content answer has nothing to cut: it becomes a 200 with a small JSON body
+    // (a 204 cannot carry one), so the fault bites on every request.
+    let bytes = if bytes.len() < 2 {
+        if parts.status == StatusCode::NO_CONTENT {
+            parts.status = StatusCode::OK;
+        }
+        parts.headers.insert(
+            "Content-Type",
+            "application/json; odata.metadata=minimal"
+                .parse()
+                .expect("valid header"),
+        );
+        Bytes::from_static(b"{\"value\": []}")
+    } else {
+        bytes
+    };
+    let half = bytes.slice(..bytes.len() / 2);
+    parts.headers.insert(
+        "Content-Length",
+        bytes.len().to_string().parse().expect("digits"),
+    );
+    // The half is flushed first (hyper drops unflushed data when the body fails), then
+    // the body fails and hyper closes the connection short of the announced length.
+    use futures_util::StreamExt as _;
+    let stream = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(half)]).chain(
+        futures_util::stream::once(async {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Err(std::io::Error::other("truncated by the sandbox"))
+        }),
+    );
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 /// The log entry of one request, pushed once: by [`LogEntry::finish`] with the status answered,

@@ -200,84 +200,15 @@ struct Pending {
 
 impl Catalog {
     pub fn build(registry: &Registry) -> Catalog {
-        let mut pending: BTreeMap<String, Pending> = BTreeMap::new();
-        for op in registry.actions() {
-            let Some(t) = op.template() else { continue };
-            let kind = op.meta().kind;
-            match (kind, shape(t.path)) {
-                (ActionKind::List, Shape::Set(n)) => {
-                    let out = registry.output_schema(*op);
-                    let p = pending.entry(n.to_owned()).or_default();
-                    p.is_set = true;
-                    p.list_item = gen::collection_item(&out, &out).map(|i| gen::with_defs(i, &out));
-                }
-                (ActionKind::Create, Shape::Set(n)) => {
-                    let input = registry.input_schema(*op);
-                    let p = pending.entry(n.to_owned()).or_default();
-                    p.is_set = true;
-                    p.create_schema = input
-                        .get("properties")
-                        .and_then(|props| props.get("body"))
-                        .map(|b| gen::with_defs(b, &input));
-                }
-                (ActionKind::Get | ActionKind::Update | ActionKind::Delete, Shape::Keyed(n, k)) => {
-                    let p = pending.entry(n.to_owned()).or_default();
-                    p.is_set = true;
-                    p.key = Some((k.to_owned(), path_literal(*op, k)));
-                    if kind == ActionKind::Get {
-                        p.get_schema = Some(registry.output_schema(*op));
-                    }
-                }
-                (ActionKind::Get, Shape::Alternate(n, prop)) => {
-                    let p = pending.entry(n.to_owned()).or_default();
-                    p.is_set = true;
-                    if !p.alt_keys.iter().any(|a| a == prop) {
-                        p.alt_keys.push(prop.to_owned());
-                    }
-                }
-                (ActionKind::Get, Shape::Set(n)) => {
-                    let p = pending.entry(n.to_owned()).or_default();
-                    p.singleton = Some(registry.output_schema(*op));
-                }
-                _ => {}
-            }
-        }
         let mut catalog = Catalog::default();
-        for (name, p) in pending {
+        for (name, p) in pending_by_name(registry) {
             if VIRTUAL_SETS.contains(&name.as_str()) {
                 continue;
             }
             if p.is_set {
-                let Some(schema) = p.list_item.or(p.get_schema).or(p.create_schema) else {
-                    continue;
-                };
-                let properties = gen::property_names(&schema, &schema);
-                let key = p.key.or_else(|| {
-                    properties.contains("Id").then(|| {
-                        let literal = if is_integer(&schema, "Id") {
-                            Literal::Bare
-                        } else {
-                            Literal::Quoted
-                        };
-                        ("Id".to_owned(), literal)
-                    })
-                });
-                let integer_key = key.as_ref().is_some_and(|(k, _)| is_integer(&schema, k));
-                let dn = derives_from(&schema, &schema, DN_MODEL, 0);
-                let navigation = navigation_properties(&schema, &properties);
-                catalog.sets.insert(
-                    name.clone(),
-                    SetDef {
-                        name,
-                        key,
-                        alt_keys: p.alt_keys,
-                        schema,
-                        properties,
-                        integer_key,
-                        dn,
-                        navigation,
-                    },
-                );
+                if let Some(def) = set_def(name.clone(), p) {
+                    catalog.sets.insert(name, def);
+                }
             } else if let Some(schema) = p.singleton {
                 let properties = gen::property_names(&schema, &schema);
                 catalog
@@ -287,6 +218,92 @@ impl Catalog {
         }
         catalog
     }
+}
+
+/// What the descriptors say about each name at the start of a path template.
+fn pending_by_name(registry: &Registry) -> BTreeMap<String, Pending> {
+    let mut pending: BTreeMap<String, Pending> = BTreeMap::new();
+    for op in registry.actions() {
+        let Some(t) = op.template() else { continue };
+        note(&mut pending, registry, *op, shape(t.path));
+    }
+    pending
+}
+
+/// Notes what `op` (whose template has `shape`) tells about its set or singleton.
+fn note(
+    pending: &mut BTreeMap<String, Pending>,
+    registry: &Registry,
+    op: &'static dyn Operation,
+    shape: Shape<'_>,
+) {
+    let kind = op.meta().kind;
+    match (kind, shape) {
+        (ActionKind::List, Shape::Set(n)) => {
+            let out = registry.output_schema(op);
+            let p = pending.entry(n.to_owned()).or_default();
+            p.is_set = true;
+            p.list_item = gen::collection_item(&out, &out).map(|i| gen::with_defs(i, &out));
+        }
+        (ActionKind::Create, Shape::Set(n)) => {
+            let input = registry.input_schema(op);
+            let p = pending.entry(n.to_owned()).or_default();
+            p.is_set = true;
+            p.create_schema = input
+                .get("properties")
+                .and_then(|props| props.get("body"))
+                .map(|b| gen::with_defs(b, &input));
+        }
+        (ActionKind::Get | ActionKind::Update | ActionKind::Delete, Shape::Keyed(n, k)) => {
+            let p = pending.entry(n.to_owned()).or_default();
+            p.is_set = true;
+            p.key = Some((k.to_owned(), path_literal(op, k)));
+            if kind == ActionKind::Get {
+                p.get_schema = Some(registry.output_schema(op));
+            }
+        }
+        (ActionKind::Get, Shape::Alternate(n, prop)) => {
+            let p = pending.entry(n.to_owned()).or_default();
+            p.is_set = true;
+            if !p.alt_keys.iter().any(|a| a == prop) {
+                p.alt_keys.push(prop.to_owned());
+            }
+        }
+        (ActionKind::Get, Shape::Set(n)) => {
+            let p = pending.entry(n.to_owned()).or_default();
+            p.singleton = Some(registry.output_schema(op));
+        }
+        _ => {}
+    }
+}
+
+/// The set `name` from what its descriptors said; `None` when none gave an entity schema.
+fn set_def(name: String, p: Pending) -> Option<SetDef> {
+    let schema = p.list_item.or(p.get_schema).or(p.create_schema)?;
+    let properties = gen::property_names(&schema, &schema);
+    let key = p.key.or_else(|| {
+        properties.contains("Id").then(|| {
+            let literal = if is_integer(&schema, "Id") {
+                Literal::Bare
+            } else {
+                Literal::Quoted
+            };
+            ("Id".to_owned(), literal)
+        })
+    });
+    let integer_key = key.as_ref().is_some_and(|(k, _)| is_integer(&schema, k));
+    let dn = derives_from(&schema, &schema, DN_MODEL, 0);
+    let navigation = navigation_properties(&schema, &properties);
+    Some(SetDef {
+        name,
+        key,
+        alt_keys: p.alt_keys,
+        schema,
+        properties,
+        integer_key,
+        dn,
+        navigation,
+    })
 }
 
 #[cfg(test)]
