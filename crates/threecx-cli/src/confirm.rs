@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use threecx_ops::registry_crate::{check_confirmed, Operation};
+use threecx_ops::registry_api::{check_confirmed, Operation};
 
 use crate::exit::{CliError, CliResult};
 

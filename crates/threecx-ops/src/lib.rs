@@ -38,7 +38,9 @@ pub use generated::models;
 pub use typed::{call, paginate, prepare, TypedAction, TypedList};
 
 pub use threecx_core as core;
-pub use threecx_registry as registry_crate;
+/// The registry's API (`Registry`, `Operation`, `HttpAction`...): the crate `threecx_registry`,
+/// named apart from [`registry()`], the registry itself.
+pub use threecx_registry as registry_api;
 
 use threecx_registry::Registry;
 
