@@ -5,7 +5,7 @@
 //!
 //! Layout of the output:
 //! - `mod.rs`: module declarations, `THREECX_VERSION`, `SPEC_SHA256`, `ensure_linked()`;
-//! - `models.rs`: one type per model;
+//! - `models.rs`: one type per model (not the OData collection wrappers nothing refers to);
 //! - `model_defs.rs`: the models' JSON Schemas, registered as `threecx_registry::ModelDefs`;
 //! - `actions/mod.rs` and `actions/<resource>.rs`: per action an input struct, a static
 //!   `threecx_registry::HttpAction`, its `inventory` registration and `TypedAction` impl.
@@ -59,7 +59,11 @@ pub fn render(schemas: &Schemas) -> Result<Files, Error> {
     let models = types::ModelTable::build(&schemas.models)?;
     let names = actions::resource_names(&schemas.resources);
     let mut files = Files::new();
-    files.insert("models.rs".to_owned(), models::render_models(&models));
+    let unused = models::unused_collection_wrappers(&models, &schemas.resources);
+    files.insert(
+        "models.rs".to_owned(),
+        models::render_models(&models, &unused),
+    );
     files.insert(
         "model_defs.rs".to_owned(),
         models::render_model_defs(&schemas.models),
