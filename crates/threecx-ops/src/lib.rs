@@ -56,6 +56,10 @@ pub fn registry() -> &'static Registry {
 /// Version of 3CX and checksum of the spec the generated code was built from.
 pub use generated::{SPEC_SHA256, THREECX_VERSION};
 
+/// Every generated action's descriptor. Each is also registered with `inventory`, as
+/// extensions' actions are, so [`registry()`] holds these and any others linked in.
+pub use generated::ALL_ACTIONS;
+
 #[doc(hidden)]
 pub mod __private {
     pub use inventory;
