@@ -9,6 +9,25 @@ use threecx_sandbox::SandboxHandle;
 
 use crate::support::{self, Gateway};
 
+/// `ALL_ACTIONS` lists the generated actions, and the registry holds each of them, next to the
+/// extension's (which only `inventory` brings in).
+#[test]
+fn all_actions_are_the_generated_ones_in_the_registry() {
+    let registry = threecx_example_user_offboarding::registry();
+    assert_eq!(threecx_ops::ALL_ACTIONS.len(), 601);
+    assert_eq!(registry.len(), threecx_ops::ALL_ACTIONS.len() + 2);
+    for action in threecx_ops::ALL_ACTIONS {
+        let op = registry
+            .find(action.meta.resource, action.meta.action)
+            .unwrap();
+        assert!(
+            std::ptr::eq(op.meta(), &action.meta),
+            "{}",
+            action.meta.action
+        );
+    }
+}
+
 #[test]
 fn appears_in_the_registry_with_its_schemas() {
     let registry = threecx_example_user_offboarding::registry();

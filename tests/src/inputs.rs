@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 use threecx_core::Location;
-use threecx_ops::registry_crate::{Operation, Registry};
+use threecx_ops::registry_api::{Operation, Registry};
 
 /// The awkward values [`enrich`] puts in strings.
 #[derive(Debug, Clone, Copy)]

@@ -23,7 +23,7 @@ pub const RESERVED_MODULE_NAMES: &[&str] = &[
     "paginate",
     "prepare",
     "registry",
-    "registry_crate",
+    "registry_api",
     "typed",
 ];
 

@@ -4,8 +4,9 @@
 //! rustfmt, and makes the output directory hold exactly those files. Same input, same bytes.
 //!
 //! Layout of the output:
-//! - `mod.rs`: module declarations, `THREECX_VERSION`, `SPEC_SHA256`, `ensure_linked()`;
-//! - `models.rs`: one type per model;
+//! - `mod.rs`: module declarations, `THREECX_VERSION`, `SPEC_SHA256`, `ALL_ACTIONS`,
+//!   `ensure_linked()`;
+//! - `models.rs`: one type per model (not the OData collection wrappers nothing refers to);
 //! - `model_defs.rs`: the models' JSON Schemas, registered as `threecx_registry::ModelDefs`;
 //! - `actions/mod.rs` and `actions/<resource>.rs`: per action an input struct, a static
 //!   `threecx_registry::HttpAction`, its `inventory` registration and `TypedAction` impl.
@@ -59,7 +60,11 @@ pub fn render(schemas: &Schemas) -> Result<Files, Error> {
     let models = types::ModelTable::build(&schemas.models)?;
     let names = actions::resource_names(&schemas.resources);
     let mut files = Files::new();
-    files.insert("models.rs".to_owned(), models::render_models(&models));
+    let unused = models::unused_collection_wrappers(&models, &schemas.resources);
+    files.insert(
+        "models.rs".to_owned(),
+        models::render_models(&models, &unused),
+    );
     files.insert(
         "model_defs.rs".to_owned(),
         models::render_model_defs(&schemas.models),
@@ -99,31 +104,22 @@ fn render_root(schemas: &Schemas, names: &[actions::ResourceNames]) -> String {
         "pub const SPEC_SHA256: &str = {};\n",
         rust_names::str_lit(&schemas.spec_sha256)
     );
-    let firsts: Vec<String> = names
-        .iter()
-        .filter_map(|n| {
-            let (_, statik) = n.actions.first()?;
-            Some(format!("&actions::{}::{statik}", n.module))
-        })
-        .collect();
     out.push_str(
-        "/// One action of every resource module: referring to them makes the linker keep every\n\
-         /// module's object code, and with it its `inventory` registrations.\n",
+        "/// Every generated action, by resource then action. `ensure_linked` refers to it, so the\n\
+         /// linker keeps every action's object code and with it its `inventory` registration.\n",
     );
-    let _ = writeln!(
-        out,
-        "static LINKED: [&threecx_registry::HttpAction; {}] = [",
-        firsts.len()
-    );
-    for f in &firsts {
-        let _ = writeln!(out, "    {f},");
+    out.push_str("pub static ALL_ACTIONS: &[&threecx_registry::HttpAction] = &[\n");
+    for n in names {
+        for (_, statik) in &n.actions {
+            let _ = writeln!(out, "    &actions::{}::{statik},", n.module);
+        }
     }
     out.push_str("];\n\n");
     out.push_str(
         "/// Keeps this crate's registrations (models and actions) in any binary that calls it.\n\
          pub(crate) fn ensure_linked() {\n    \
              std::hint::black_box(&model_defs::MODEL_DEFS);\n    \
-             std::hint::black_box(&LINKED);\n\
+             std::hint::black_box(ALL_ACTIONS);\n\
          }\n",
     );
     out

@@ -13,7 +13,7 @@ use futures_util::{stream, StreamExt};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use serde_json::{json, Value};
 use threecx_ops::core::{Client, Config, Response};
-use threecx_ops::registry_crate::Registry;
+use threecx_ops::registry_api::Registry;
 
 /// The access token the stand-in issues (and the bare reqwest client sends as is).
 pub const TOKEN: &str = "t";

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use threecx_ops::registry_crate::PreparedCall;
+use threecx_ops::registry_api::PreparedCall;
 
 use crate::exit::{CliError, CliResult};
 

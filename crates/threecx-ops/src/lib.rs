@@ -38,7 +38,9 @@ pub use generated::models;
 pub use typed::{call, paginate, prepare, TypedAction, TypedList};
 
 pub use threecx_core as core;
-pub use threecx_registry as registry_crate;
+/// The registry's API (`Registry`, `Operation`, `HttpAction`...): the crate `threecx_registry`,
+/// named apart from [`registry()`], the registry itself.
+pub use threecx_registry as registry_api;
 
 use threecx_registry::Registry;
 
@@ -53,6 +55,10 @@ pub fn registry() -> &'static Registry {
 
 /// Version of 3CX and checksum of the spec the generated code was built from.
 pub use generated::{SPEC_SHA256, THREECX_VERSION};
+
+/// Every generated action's descriptor. Each is also registered with `inventory`, as
+/// extensions' actions are, so [`registry()`] holds these and any others linked in.
+pub use generated::ALL_ACTIONS;
 
 #[doc(hidden)]
 pub mod __private {

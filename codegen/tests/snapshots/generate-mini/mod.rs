@@ -14,18 +14,31 @@ pub const THREECX_VERSION: &str = "unknown";
 /// SHA-256 of the spec `schemas/` was imported from.
 pub const SPEC_SHA256: &str = "91f0c6b9c48070fbf02e1c43018a60c0999b7be9043a4706742a0ac3cc0fe825";
 
-/// One action of every resource module: referring to them makes the linker keep every
-/// module's object code, and with it its `inventory` registrations.
-static LINKED: [&threecx_registry::HttpAction; 5] = [
+/// Every generated action, by resource then action. `ensure_linked` refers to it, so the
+/// linker keeps every action's object code and with it its `inventory` registration.
+pub static ALL_ACTIONS: &[&threecx_registry::HttpAction] = &[
     &actions::backups::DELETE_BACKUPS,
+    &actions::backups::DOWNLOAD_BACKUP,
+    &actions::backups::LIST_BACKUPS,
+    &actions::backups::RESTORE,
     &actions::phone_settings::GET_PHONE_SETTINGS,
+    &actions::phone_settings::UPDATE_PHONE_SETTINGS,
     &actions::purge_settings::PURGE_CHATS,
     &actions::updates::GET_VERSION_INFO,
     &actions::users::BATCH_DELETE,
+    &actions::users::CREATE_USER,
+    &actions::users::DELETE_USER,
+    &actions::users::GET_CALL_SUMMARY,
+    &actions::users::GET_USER,
+    &actions::users::GET_USER_BY_NUMBER,
+    &actions::users::LIST_USER,
+    &actions::users::MOVE_TO_GROUP,
+    &actions::users::SET_PIN,
+    &actions::users::UPDATE_USER,
 ];
 
 /// Keeps this crate's registrations (models and actions) in any binary that calls it.
 pub(crate) fn ensure_linked() {
     std::hint::black_box(&model_defs::MODEL_DEFS);
-    std::hint::black_box(&LINKED);
+    std::hint::black_box(ALL_ACTIONS);
 }

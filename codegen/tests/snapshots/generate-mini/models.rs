@@ -11,19 +11,6 @@ pub struct Backups {
     pub size: Option<i64>,
 }
 
-/// 3CX model BackupsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct BackupsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Backups>>,
-}
-
 /// 3CX model BaseCollectionPaginationCountResponse.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct BaseCollectionPaginationCountResponse {
@@ -118,19 +105,6 @@ pub struct User {
     pub role: Option<UserRole>,
     #[serde(rename = "WorkDays", default, skip_serializing_if = "Option::is_none")]
     pub work_days: Option<WeekDays>,
-}
-
-/// 3CX model UserCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct UserCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<User>>,
 }
 
 /// 3CX model UserGroup.

@@ -10,7 +10,7 @@ use futures_util::{FutureExt, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
 use threecx_ops::core::{Client, Download, Response, ResponseKind};
-use threecx_ops::registry_crate::{Operation, PreparedCall, Registry};
+use threecx_ops::registry_api::{Operation, PreparedCall, Registry};
 
 use super::session::Session;
 use crate::cli::{CallArgs, CallFormat, GlobalArgs};

@@ -11,7 +11,7 @@ mod sandbox;
 mod serve;
 mod session;
 
-use threecx_ops::registry_crate::Operation;
+use threecx_ops::registry_api::Operation;
 
 use crate::cli::{Cli, Command};
 use crate::exit::CliResult;

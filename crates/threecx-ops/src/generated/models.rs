@@ -108,19 +108,6 @@ pub struct AIAgentTemplate {
     pub preview: Option<bool>,
 }
 
-/// 3CX model AIAgentTemplateCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct AIAgentTemplateCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<AIAgentTemplate>>,
-}
-
 /// 3CX model AIModel.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct AIModel {
@@ -138,19 +125,6 @@ pub struct AIModel {
     pub name: Option<String>,
     #[serde(rename = "Preview", default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<bool>,
-}
-
-/// 3CX model AIModelCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct AIModelCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<AIModel>>,
 }
 
 /// 3CX model AIResources.
@@ -226,19 +200,6 @@ pub struct AIVoice {
     pub id: Option<String>,
 }
 
-/// 3CX model AIVoiceCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct AIVoiceCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<AIVoice>>,
-}
-
 /// 3CX model AbandonedChatsStatistics.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct AbandonedChatsStatistics {
@@ -298,19 +259,6 @@ pub struct AbandonedChatsStatistics {
     pub source: Option<String>,
 }
 
-/// 3CX model AbandonedChatsStatisticsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct AbandonedChatsStatisticsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<AbandonedChatsStatistics>>,
-}
-
 /// 3CX model AbandonedQueueCalls.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct AbandonedQueueCalls {
@@ -366,19 +314,6 @@ pub struct AbandonedQueueCalls {
     pub wait_time: Option<String>,
 }
 
-/// 3CX model AbandonedQueueCallsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct AbandonedQueueCallsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<AbandonedQueueCalls>>,
-}
-
 /// 3CX model ActiveCall.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ActiveCall {
@@ -406,19 +341,6 @@ pub struct ActiveCall {
     pub status: Option<String>,
 }
 
-/// 3CX model ActiveCallCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ActiveCallCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ActiveCall>>,
-}
-
 /// 3CX model ActivityLogEvent.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ActivityLogEvent {
@@ -428,19 +350,6 @@ pub struct ActivityLogEvent {
     pub message: Option<String>,
     #[serde(rename = "TimeStamp", default, skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<String>,
-}
-
-/// 3CX model ActivityLogEventCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ActivityLogEventCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ActivityLogEvent>>,
 }
 
 /// 3CX model ActivityLogsFilter.
@@ -535,19 +444,6 @@ pub struct AgentLoginHistory {
     pub logged_in_dt: Option<String>,
 }
 
-/// 3CX model AgentLoginHistoryCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct AgentLoginHistoryCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<AgentLoginHistory>>,
-}
-
 /// 3CX model AgentRoutingAction.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct AgentRoutingAction {
@@ -580,19 +476,6 @@ pub struct AgentRoutingDirectory {
     pub tags: Option<Vec<UserTag>>,
     #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<PeerType>,
-}
-
-/// 3CX model AgentRoutingDirectoryCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct AgentRoutingDirectoryCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<AgentRoutingDirectory>>,
 }
 
 /// 3CX model AgentSettings.
@@ -775,19 +658,6 @@ pub struct AgentsInQueueStatistics {
     pub ring_time: Option<String>,
     #[serde(rename = "TalkTime", default, skip_serializing_if = "Option::is_none")]
     pub talk_time: Option<String>,
-}
-
-/// 3CX model AgentsInQueueStatisticsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct AgentsInQueueStatisticsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<AgentsInQueueStatistics>>,
 }
 
 /// 3CX model AmazonCredentials.
@@ -1028,19 +898,6 @@ pub struct AuditLog {
     pub timestamp: Option<String>,
     #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
-}
-
-/// 3CX model AuditLogCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct AuditLogCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<AuditLog>>,
 }
 
 crate::string_enum!(
@@ -1372,19 +1229,6 @@ pub struct Backups {
     pub size: Option<i64>,
 }
 
-/// 3CX model BackupsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct BackupsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Backups>>,
-}
-
 /// 3CX model BaseCollectionPaginationCountResponse.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct BaseCollectionPaginationCountResponse {
@@ -1409,19 +1253,6 @@ pub struct BlackListNumber {
     pub description: Option<String>,
     #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-}
-
-/// 3CX model BlackListNumberCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct BlackListNumberCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<BlackListNumber>>,
 }
 
 crate::string_enum!(
@@ -1457,19 +1288,6 @@ pub struct BlocklistAddr {
     pub id: Option<i32>,
 }
 
-/// 3CX model BlocklistAddrCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct BlocklistAddrCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<BlocklistAddr>>,
-}
-
 /// 3CX model BossInterruptionSettings.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct BossInterruptionSettings {
@@ -1502,19 +1320,6 @@ pub struct BreachesSla {
         skip_serializing_if = "Option::is_none"
     )]
     pub waiting_time: Option<String>,
-}
-
-/// 3CX model BreachesSlaCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct BreachesSlaCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<BreachesSla>>,
 }
 
 crate::string_enum!(
@@ -1577,19 +1382,6 @@ pub struct CDRSettingsField {
     pub name: Option<String>,
 }
 
-/// 3CX model CDRSettingsFieldCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CDRSettingsFieldCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CDRSettingsField>>,
-}
-
 /// 3CX model CIDFormatting.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CIDFormatting {
@@ -1605,19 +1397,6 @@ pub struct CIDFormatting {
         skip_serializing_if = "Option::is_none"
     )]
     pub source_pattern: Option<String>,
-}
-
-/// 3CX model CIDFormattingCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CIDFormattingCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CIDFormatting>>,
 }
 
 /// 3CX model CallControlResultResponse.
@@ -1696,19 +1475,6 @@ pub struct CallCostByExtensionGroup {
     pub talking_dur: Option<String>,
 }
 
-/// 3CX model CallCostByExtensionGroupCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CallCostByExtensionGroupCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CallCostByExtensionGroup>>,
-}
-
 /// 3CX model CallCostSettings.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CallCostSettings {
@@ -1728,19 +1494,6 @@ pub struct CallCostSettings {
     pub rate: Option<serde_json::Value>,
     #[serde(rename = "ReadOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
-}
-
-/// 3CX model CallCostSettingsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CallCostSettingsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CallCostSettings>>,
 }
 
 /// 3CX model CallDistribution.
@@ -1764,19 +1517,6 @@ pub struct CallDistribution {
         skip_serializing_if = "Option::is_none"
     )]
     pub outgoing_count: Option<i32>,
-}
-
-/// 3CX model CallDistributionCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CallDistributionCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CallDistribution>>,
 }
 
 /// 3CX model CallFlowApp.
@@ -1848,19 +1588,6 @@ pub struct CallFlowApp {
     pub trunk: Option<Trunk>,
 }
 
-/// 3CX model CallFlowAppCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CallFlowAppCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CallFlowApp>>,
-}
-
 /// 3CX model CallFlowScript.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CallFlowScript {
@@ -1876,19 +1603,6 @@ pub struct CallFlowScript {
     pub id: Option<String>,
     #[serde(rename = "Versions", default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Vec<String>>,
-}
-
-/// 3CX model CallFlowScriptCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CallFlowScriptCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CallFlowScript>>,
 }
 
 /// 3CX model CallHandlingFlags.
@@ -2021,19 +1735,6 @@ pub struct CallHistoryView {
     pub src_participant_id: Option<i32>,
     #[serde(rename = "SrcRecId", default, skip_serializing_if = "Option::is_none")]
     pub src_rec_id: Option<i32>,
-}
-
-/// 3CX model CallHistoryViewCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CallHistoryViewCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CallHistoryView>>,
 }
 
 /// 3CX model CallLogData.
@@ -2203,19 +1904,6 @@ pub struct CallLogData {
     pub action_dn_dn: Option<String>,
 }
 
-/// 3CX model CallLogDataCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CallLogDataCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CallLogData>>,
-}
-
 /// 3CX model CallParkingSettings.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CallParkingSettings {
@@ -2345,19 +2033,6 @@ pub struct CategoryUpdate {
     pub count: Option<i32>,
 }
 
-/// 3CX model CategoryUpdateCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CategoryUpdateCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CategoryUpdate>>,
-}
-
 crate::string_enum!(
     /// 3CX model CfaRoutingType.
     CfaRoutingType {
@@ -2436,19 +2111,6 @@ pub struct ChatHistoryView {
     pub source: Option<String>,
     #[serde(rename = "TimeSent", default, skip_serializing_if = "Option::is_none")]
     pub time_sent: Option<String>,
-}
-
-/// 3CX model ChatHistoryViewCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ChatHistoryViewCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ChatHistoryView>>,
 }
 
 /// 3CX model ChatLinkNameValidation.
@@ -2564,19 +2226,6 @@ pub struct ChatMessagesHistoryView {
     pub time_sent: Option<String>,
 }
 
-/// 3CX model ChatMessagesHistoryViewCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ChatMessagesHistoryViewCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ChatMessagesHistoryView>>,
-}
-
 crate::string_enum!(
     /// 3CX model ChatRecipientsType.
     ChatRecipientsType {
@@ -2605,19 +2254,6 @@ pub struct Choice {
     pub key: Option<String>,
     #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-}
-
-/// 3CX model ChoiceCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ChoiceCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Choice>>,
 }
 
 /// 3CX model ClickToCall.
@@ -2725,19 +2361,6 @@ pub struct Codec {
     pub name: Option<String>,
     #[serde(rename = "RfcName", default, skip_serializing_if = "Option::is_none")]
     pub rfc_name: Option<String>,
-}
-
-/// 3CX model CodecCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CodecCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Codec>>,
 }
 
 /// 3CX model CodecsSettings.
@@ -2938,19 +2561,6 @@ pub struct Contact {
     pub title: Option<String>,
 }
 
-/// 3CX model ContactCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ContactCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Contact>>,
-}
-
 crate::string_enum!(
     /// 3CX model ContactSource.
     ContactSource {
@@ -3076,19 +2686,6 @@ pub struct CountryCodes {
     pub country_codes: Option<Vec<String>>,
 }
 
-/// 3CX model CountryCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CountryCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Country>>,
-}
-
 /// 3CX model CreateBackup.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CreateBackup {
@@ -3178,19 +2775,6 @@ pub struct CrmChoice {
     pub value: Option<String>,
 }
 
-/// 3CX model CrmChoiceCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CrmChoiceCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CrmChoice>>,
-}
-
 /// 3CX model CrmContact.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CrmContact {
@@ -3274,19 +2858,6 @@ pub struct CrmContact {
     pub photo_url: Option<String>,
     #[serde(rename = "Title", default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-}
-
-/// 3CX model CrmContactCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CrmContactCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CrmContact>>,
 }
 
 /// 3CX model CrmIntegration.
@@ -3389,19 +2960,6 @@ pub struct CrmParameter {
     pub validation: Option<String>,
 }
 
-/// 3CX model CrmParameterCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CrmParameterCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CrmParameter>>,
-}
-
 /// 3CX model CrmSelectableValue.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CrmSelectableValue {
@@ -3409,19 +2967,6 @@ pub struct CrmSelectableValue {
     pub id: Option<i32>,
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-}
-
-/// 3CX model CrmSelectableValueCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CrmSelectableValueCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CrmSelectableValue>>,
 }
 
 /// 3CX model CrmTemplate.
@@ -3441,19 +2986,6 @@ pub struct CrmTemplate {
         skip_serializing_if = "Option::is_none"
     )]
     pub parameters: Option<Vec<CrmParameter>>,
-}
-
-/// 3CX model CrmTemplateCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CrmTemplateCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CrmTemplate>>,
 }
 
 /// 3CX model CrmTemplateSource.
@@ -3516,19 +3048,6 @@ pub struct CustomPrompt {
     pub prompt_type: Option<PromptType>,
 }
 
-/// 3CX model CustomPromptCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CustomPromptCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CustomPrompt>>,
-}
-
 /// 3CX model CustomQueueRingtone.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CustomQueueRingtone {
@@ -3536,19 +3055,6 @@ pub struct CustomQueueRingtone {
     pub queue: Option<String>,
     #[serde(rename = "Ringtone", default, skip_serializing_if = "Option::is_none")]
     pub ringtone: Option<String>,
-}
-
-/// 3CX model CustomQueueRingtoneCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CustomQueueRingtoneCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<CustomQueueRingtone>>,
 }
 
 /// 3CX model DN.
@@ -3585,19 +3091,6 @@ pub struct DNProperty {
     pub value: Option<String>,
 }
 
-/// 3CX model DNPropertyCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct DNPropertyCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<DNProperty>>,
-}
-
 /// 3CX model DNRange.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct DNRange {
@@ -3605,19 +3098,6 @@ pub struct DNRange {
     pub from: Option<String>,
     #[serde(rename = "To", default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
-}
-
-/// 3CX model DNRangeCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct DNRangeCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<DNRange>>,
 }
 
 /// 3CX model DataConnectorSettings.
@@ -3750,19 +3230,6 @@ pub struct DebianGpuInfo {
     pub memory_used: Option<i32>,
 }
 
-/// 3CX model DebianGpuInfoCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct DebianGpuInfoCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<DebianGpuInfo>>,
-}
-
 /// 3CX model Defs.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Defs {
@@ -3870,19 +3337,6 @@ pub struct DetailedQueueStatistics {
     pub talk_time: Option<String>,
 }
 
-/// 3CX model DetailedQueueStatisticsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct DetailedQueueStatisticsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<DetailedQueueStatistics>>,
-}
-
 /// 3CX model DeviceInfo.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct DeviceInfo {
@@ -3952,19 +3406,6 @@ pub struct DeviceInfo {
     pub via_sbc: Option<bool>,
 }
 
-/// 3CX model DeviceInfoCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct DeviceInfoCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<DeviceInfo>>,
-}
-
 /// 3CX model DeviceLine.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct DeviceLine {
@@ -3974,19 +3415,6 @@ pub struct DeviceLine {
     pub name: Option<String>,
     #[serde(rename = "Number", default, skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
-}
-
-/// 3CX model DeviceLineCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct DeviceLineCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<DeviceLine>>,
 }
 
 crate::string_enum!(
@@ -4099,19 +3527,6 @@ pub struct DidNumber {
     pub template_file_name: Option<String>,
     #[serde(rename = "TrunkId", default, skip_serializing_if = "Option::is_none")]
     pub trunk_id: Option<i32>,
-}
-
-/// 3CX model DidNumberCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct DidNumberCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<DidNumber>>,
 }
 
 crate::string_enum!(
@@ -4237,19 +3652,6 @@ pub struct EmailTemplate {
     pub template_path: Option<String>,
 }
 
-/// 3CX model EmailTemplateCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct EmailTemplateCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<EmailTemplate>>,
-}
-
 /// 3CX model EmailVariable.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct EmailVariable {
@@ -4257,19 +3659,6 @@ pub struct EmailVariable {
     pub name: Option<String>,
     #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-}
-
-/// 3CX model EmailVariableCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct EmailVariableCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<EmailVariable>>,
 }
 
 /// 3CX model EmergencyGeoLocation.
@@ -4283,19 +3672,6 @@ pub struct EmergencyGeoLocation {
     pub friendly_name: Option<String>,
     #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-}
-
-/// 3CX model EmergencyGeoLocationCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct EmergencyGeoLocationCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<EmergencyGeoLocation>>,
 }
 
 /// 3CX model EmergencyGeoTrunkLocation.
@@ -4313,19 +3689,6 @@ pub struct EmergencyGeoTrunkLocation {
     pub provider_uri: Option<String>,
     #[serde(rename = "TrunkDn", default, skip_serializing_if = "Option::is_none")]
     pub trunk_dn: Option<String>,
-}
-
-/// 3CX model EmergencyGeoTrunkLocationCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct EmergencyGeoTrunkLocationCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<EmergencyGeoTrunkLocation>>,
 }
 
 /// 3CX model EmergencyNotificationsSettings.
@@ -4395,19 +3758,6 @@ pub struct EventLog {
     pub r#type: Option<EventLogType>,
 }
 
-/// 3CX model EventLogCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct EventLogCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<EventLog>>,
-}
-
 crate::string_enum!(
     /// 3CX model EventLogType.
     EventLogType {
@@ -4424,19 +3774,6 @@ pub struct ExtensionFilter {
     pub call_ids: Option<Vec<String>>,
     #[serde(rename = "Number", default, skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
-}
-
-/// 3CX model ExtensionFilterCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ExtensionFilterCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ExtensionFilter>>,
 }
 
 /// 3CX model ExtensionRule.
@@ -4460,19 +3797,6 @@ pub struct ExtensionRule {
     pub hours: Option<Schedule>,
     #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i32>,
-}
-
-/// 3CX model ExtensionRuleCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ExtensionRuleCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ExtensionRule>>,
 }
 
 /// 3CX model ExtensionStatistics.
@@ -4522,19 +3846,6 @@ pub struct ExtensionStatistics {
         skip_serializing_if = "Option::is_none"
     )]
     pub outbound_unanswered_count: Option<i64>,
-}
-
-/// 3CX model ExtensionStatisticsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ExtensionStatisticsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ExtensionStatistics>>,
 }
 
 /// 3CX model ExtensionsStatisticsByRingGroups.
@@ -4592,19 +3903,6 @@ pub struct ExtensionsStatisticsByRingGroups {
     pub sort_order: Option<i32>,
 }
 
-/// 3CX model ExtensionsStatisticsByRingGroupsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ExtensionsStatisticsByRingGroupsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ExtensionsStatisticsByRingGroups>>,
-}
-
 /// 3CX model ExternalAccount.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ExternalAccount {
@@ -4614,19 +3912,6 @@ pub struct ExternalAccount {
     pub id: Option<String>,
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-}
-
-/// 3CX model ExternalAccountCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ExternalAccountCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ExternalAccount>>,
 }
 
 /// 3CX model ExternalAccountsPage.
@@ -4659,19 +3944,6 @@ pub struct ExternalGroup {
     pub display_name: Option<String>,
     #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-}
-
-/// 3CX model ExternalGroupCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ExternalGroupCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ExternalGroup>>,
 }
 
 /// 3CX model ExternalGroupsPage.
@@ -4741,19 +4013,6 @@ pub struct Fax {
         skip_serializing_if = "Option::is_none"
     )]
     pub outbound_caller_id: Option<String>,
-}
-
-/// 3CX model FaxCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct FaxCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Fax>>,
 }
 
 /// 3CX model FaxServerSettings.
@@ -4842,19 +4101,6 @@ pub struct Firmware {
     pub version: Option<String>,
 }
 
-/// 3CX model FirmwareCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct FirmwareCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Firmware>>,
-}
-
 /// 3CX model FirmwareState.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct FirmwareState {
@@ -4940,19 +4186,6 @@ pub struct ForwardingProfile {
     pub ring_my_mobile: Option<bool>,
 }
 
-/// 3CX model ForwardingProfileCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ForwardingProfileCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ForwardingProfile>>,
-}
-
 /// 3CX model Fxs.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Fxs {
@@ -5008,19 +4241,6 @@ pub struct Fxs {
     pub variables: Option<Vec<Variable>>,
 }
 
-/// 3CX model FxsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct FxsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Fxs>>,
-}
-
 /// 3CX model FxsModel.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct FxsModel {
@@ -5034,19 +4254,6 @@ pub struct FxsModel {
     pub display_name: Option<String>,
     #[serde(rename = "UserAgent", default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-}
-
-/// 3CX model FxsModelCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct FxsModelCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<FxsModel>>,
 }
 
 /// 3CX model FxsProvisioning.
@@ -5155,19 +4362,6 @@ pub struct FxsTemplate {
     pub variables: Option<Vec<FxsVariable>>,
 }
 
-/// 3CX model FxsTemplateCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct FxsTemplateCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<FxsTemplate>>,
-}
-
 /// 3CX model FxsVariable.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct FxsVariable {
@@ -5196,32 +4390,6 @@ pub struct FxsVariableChoice {
     pub display_name: Option<String>,
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-}
-
-/// 3CX model FxsVariableChoiceCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct FxsVariableChoiceCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<FxsVariableChoice>>,
-}
-
-/// 3CX model FxsVariableCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct FxsVariableCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<FxsVariable>>,
 }
 
 crate::string_enum!(
@@ -5442,32 +4610,6 @@ pub struct GatewayParameterBinding {
     pub value_id: Option<i32>,
 }
 
-/// 3CX model GatewayParameterBindingCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct GatewayParameterBindingCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<GatewayParameterBinding>>,
-}
-
-/// 3CX model GatewayParameterCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct GatewayParameterCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<GatewayParameter>>,
-}
-
 /// 3CX model GatewayParameterValue.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct GatewayParameterValue {
@@ -5481,19 +4623,6 @@ pub struct GatewayParameterValue {
     pub id: Option<i32>,
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-}
-
-/// 3CX model GatewayParameterValueCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct GatewayParameterValueCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<GatewayParameterValue>>,
 }
 
 crate::string_enum!(
@@ -5868,19 +4997,6 @@ pub struct Greeting {
     pub r#type: Option<ProfileType>,
 }
 
-/// 3CX model GreetingCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct GreetingCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Greeting>>,
-}
-
 /// 3CX model GreetingFile.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct GreetingFile {
@@ -6071,19 +5187,6 @@ pub struct Group {
         skip_serializing_if = "Option::is_none"
     )]
     pub time_zone_id: Option<String>,
-}
-
-/// 3CX model GroupCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct GroupCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Group>>,
 }
 
 /// 3CX model GroupHoursMode.
@@ -6286,19 +5389,6 @@ pub struct Holiday {
     pub year_end: Option<i32>,
 }
 
-/// 3CX model HolidayCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct HolidayCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Holiday>>,
-}
-
 /// 3CX model HotelServices.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct HotelServices {
@@ -6489,19 +5579,6 @@ pub struct InboundCall {
     pub trunk_number: Option<String>,
 }
 
-/// 3CX model InboundCallCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct InboundCallCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<InboundCall>>,
-}
-
 /// 3CX model InboundRule.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct InboundRule {
@@ -6557,19 +5634,6 @@ pub struct InboundRule {
     pub trunk_dn: Option<Peer>,
 }
 
-/// 3CX model InboundRuleCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct InboundRuleCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<InboundRule>>,
-}
-
 /// 3CX model InboundRuleReport.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct InboundRuleReport {
@@ -6593,19 +5657,6 @@ pub struct InboundRuleReport {
     pub rule_name: Option<String>,
     #[serde(rename = "Trunk", default, skip_serializing_if = "Option::is_none")]
     pub trunk: Option<String>,
-}
-
-/// 3CX model InboundRuleReportCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct InboundRuleReportCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<InboundRuleReport>>,
 }
 
 crate::string_enum!(
@@ -6662,19 +5713,6 @@ pub struct InterruptionDecision {
 /// 3CX model KeyValuePair_2OfString_OnBoardConnectedParticipant.
 pub type KeyValuePair2OfStringOnBoardConnectedParticipant = serde_json::Value;
 
-/// 3CX model KeyValuePair_2OfString_OnBoardConnectedParticipantCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct KeyValuePair2OfStringOnBoardConnectedParticipantCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<KeyValuePair2OfStringOnBoardConnectedParticipant>>,
-}
-
 /// 3CX model LanguageItem.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LanguageItem {
@@ -6699,19 +5737,6 @@ pub struct LastCdrAndChatMessageTimestamp {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_chat_message_time_sent: Option<String>,
-}
-
-/// 3CX model LastCdrAndChatMessageTimestampCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct LastCdrAndChatMessageTimestampCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<LastCdrAndChatMessageTimestamp>>,
 }
 
 /// 3CX model License.
@@ -7122,19 +6147,6 @@ pub struct LogEntry {
     pub time_stamp: Option<String>,
 }
 
-/// 3CX model LogEntryCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct LogEntryCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<LogEntry>>,
-}
-
 /// 3CX model LoggingSettings.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LoggingSettings {
@@ -7161,19 +6173,6 @@ pub struct M365ToPbxBinding {
     pub from: Option<SynchronizedM365Profile>,
     #[serde(rename = "To", default, skip_serializing_if = "Option::is_none")]
     pub to: Option<SynchronizedPbxProfile>,
-}
-
-/// 3CX model M365ToPbxBindingCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct M365ToPbxBindingCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<M365ToPbxBinding>>,
 }
 
 /// 3CX model MCURequestStatus.
@@ -7280,19 +6279,6 @@ pub struct McpServer {
     pub id: Option<String>,
     #[serde(rename = "Issuer", default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
-}
-
-/// 3CX model McpServerCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct McpServerCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<McpServer>>,
 }
 
 crate::string_enum!(
@@ -7940,19 +6926,6 @@ pub struct NetworkInterface {
     pub id: Option<String>,
 }
 
-/// 3CX model NetworkInterfaceCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct NetworkInterfaceCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<NetworkInterface>>,
-}
-
 /// 3CX model NetworkSettings.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct NetworkSettings {
@@ -8207,19 +7180,6 @@ pub struct OAuthClient {
     pub used_at: Option<String>,
 }
 
-/// 3CX model OAuthClientCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct OAuthClientCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<OAuthClient>>,
-}
-
 crate::string_enum!(
     /// 3CX model OAuthProvisioningType.
     OAuthProvisioningType {
@@ -8446,19 +7406,6 @@ pub struct OnBoardConverterData {
     pub ts: Option<String>,
 }
 
-/// 3CX model OnBoardConverterDataCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct OnBoardConverterDataCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<OnBoardConverterData>>,
-}
-
 /// 3CX model OnBoardConverterDataDetail.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct OnBoardConverterDataDetail {
@@ -8540,19 +7487,6 @@ pub struct OnBoardConverterRow {
     pub version: Option<String>,
 }
 
-/// 3CX model OnBoardConverterRowCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct OnBoardConverterRowCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<OnBoardConverterRow>>,
-}
-
 /// 3CX model OnBoardConverterSession.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct OnBoardConverterSession {
@@ -8574,19 +7508,6 @@ pub struct OnBoardConverterSession {
     pub id: Option<String>,
     #[serde(rename = "Progress", default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<i32>,
-}
-
-/// 3CX model OnBoardConverterSessionCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct OnBoardConverterSessionCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<OnBoardConverterSession>>,
 }
 
 /// 3CX model OnBoardMcuData.
@@ -8916,19 +7837,6 @@ pub struct OutboundCall {
     pub trunk_number: Option<String>,
 }
 
-/// 3CX model OutboundCallCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct OutboundCallCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<OutboundCall>>,
-}
-
 /// 3CX model OutboundRoute.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct OutboundRoute {
@@ -8948,19 +7856,6 @@ pub struct OutboundRoute {
     pub trunk_id: Option<i32>,
     #[serde(rename = "TrunkName", default, skip_serializing_if = "Option::is_none")]
     pub trunk_name: Option<String>,
-}
-
-/// 3CX model OutboundRouteCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct OutboundRouteCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<OutboundRoute>>,
 }
 
 /// 3CX model OutboundRule.
@@ -9000,19 +7895,6 @@ pub struct OutboundRule {
     pub routes: Option<Vec<OutboundRoute>>,
 }
 
-/// 3CX model OutboundRuleCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct OutboundRuleCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<OutboundRule>>,
-}
-
 /// 3CX model Parameter.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Parameter {
@@ -9028,19 +7910,6 @@ pub struct Parameter {
     pub name: Option<String>,
     #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-}
-
-/// 3CX model ParameterCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ParameterCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Parameter>>,
 }
 
 crate::string_enum!(
@@ -9074,19 +7943,6 @@ pub struct Parking {
     pub transcription_mode: Option<TranscriptionType>,
 }
 
-/// 3CX model ParkingCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ParkingCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Parking>>,
-}
-
 /// 3CX model ParticipantDetails.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ParticipantDetails {
@@ -9106,19 +7962,6 @@ pub struct ParticipantDetails {
     pub pbx_extension: Option<String>,
 }
 
-/// 3CX model ParticipantDetailsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ParticipantDetailsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ParticipantDetails>>,
-}
-
 /// 3CX model PbxToM365Binding.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PbxToM365Binding {
@@ -9126,19 +7969,6 @@ pub struct PbxToM365Binding {
     pub from: Option<SynchronizedPbxProfile>,
     #[serde(rename = "To", default, skip_serializing_if = "Option::is_none")]
     pub to: Option<SynchronizedM365Profile>,
-}
-
-/// 3CX model PbxToM365BindingCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PbxToM365BindingCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<PbxToM365Binding>>,
 }
 
 /// 3CX model Peer.
@@ -9160,19 +7990,6 @@ pub struct Peer {
     pub r#type: Option<PeerType>,
 }
 
-/// 3CX model PeerCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PeerCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Peer>>,
-}
-
 /// 3CX model PeerGroup.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PeerGroup {
@@ -9186,19 +8003,6 @@ pub struct PeerGroup {
     pub number: Option<String>,
     #[serde(rename = "RoleName", default, skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
-}
-
-/// 3CX model PeerGroupCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PeerGroupCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<PeerGroup>>,
 }
 
 crate::string_enum!(
@@ -9228,19 +8032,6 @@ pub struct Period {
     pub start: Option<String>,
     #[serde(rename = "Stop", default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<String>,
-}
-
-/// 3CX model PeriodCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PeriodCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Period>>,
 }
 
 /// 3CX model Phone.
@@ -9309,19 +8100,6 @@ pub struct PhoneBookSettings {
     pub resolving_type: Option<TypeOfPhoneBookResolving>,
 }
 
-/// 3CX model PhoneCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PhoneCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Phone>>,
-}
-
 /// 3CX model PhoneDeviceVlanInfo.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PhoneDeviceVlanInfo {
@@ -9363,19 +8141,6 @@ pub struct PhoneDeviceVlanInfo {
     pub vlan_id_min: Option<i32>,
 }
 
-/// 3CX model PhoneDeviceVlanInfoCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PhoneDeviceVlanInfoCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<PhoneDeviceVlanInfo>>,
-}
-
 crate::string_enum!(
     /// 3CX model PhoneDeviceVlanType.
     PhoneDeviceVlanType {
@@ -9410,19 +8175,6 @@ pub struct PhoneLogo {
     pub filename: Option<String>,
 }
 
-/// 3CX model PhoneLogoCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PhoneLogoCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<PhoneLogo>>,
-}
-
 /// 3CX model PhoneModel.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PhoneModel {
@@ -9440,19 +8192,6 @@ pub struct PhoneModel {
     pub url: Option<String>,
     #[serde(rename = "UserAgent", default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-}
-
-/// 3CX model PhoneModelCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PhoneModelCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<PhoneModel>>,
 }
 
 /// 3CX model PhoneRegistrar.
@@ -9774,19 +8513,6 @@ pub struct PhoneTemplate {
     pub xfer_type_enabled: Option<bool>,
 }
 
-/// 3CX model PhoneTemplateCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PhoneTemplateCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<PhoneTemplate>>,
-}
-
 crate::string_enum!(
     /// 3CX model PhonebookPriorityOptions.
     PhonebookPriorityOptions {
@@ -9897,19 +8623,6 @@ pub struct Playlist {
     pub shuffle: Option<bool>,
 }
 
-/// 3CX model PlaylistCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PlaylistCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Playlist>>,
-}
-
 crate::string_enum!(
     /// 3CX model PmsIntegrationType.
     PmsIntegrationType {
@@ -9997,19 +8710,6 @@ pub struct Prompt {
     pub transcription: Option<String>,
 }
 
-/// 3CX model PromptCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PromptCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Prompt>>,
-}
-
 /// 3CX model PromptSet.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PromptSet {
@@ -10059,19 +8759,6 @@ pub struct PromptSet {
     pub version: Option<String>,
 }
 
-/// 3CX model PromptSetCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PromptSetCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<PromptSet>>,
-}
-
 crate::string_enum!(
     /// 3CX model PromptSetType.
     PromptSetType {
@@ -10102,19 +8789,6 @@ pub struct Property {
     pub name: Option<String>,
     #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-}
-
-/// 3CX model PropertyCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct PropertyCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Property>>,
 }
 
 crate::string_enum!(
@@ -10152,19 +8826,6 @@ pub struct ProviderPhone {
     pub phone_number: Option<String>,
     #[serde(rename = "Sid", default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
-}
-
-/// 3CX model ProviderPhoneCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ProviderPhoneCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ProviderPhone>>,
 }
 
 /// 3CX model ProviderPhones.
@@ -10595,19 +9256,6 @@ pub struct QueueAgent {
     pub tags: Option<Vec<UserTag>>,
 }
 
-/// 3CX model QueueAgentCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueueAgentCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<QueueAgent>>,
-}
-
 /// 3CX model QueueAgentsChatStatistics.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct QueueAgentsChatStatistics {
@@ -10643,19 +9291,6 @@ pub struct QueueAgentsChatStatistics {
     pub sort_order: Option<i32>,
 }
 
-/// 3CX model QueueAgentsChatStatisticsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueueAgentsChatStatisticsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<QueueAgentsChatStatistics>>,
-}
-
 /// 3CX model QueueAgentsChatStatisticsTotals.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct QueueAgentsChatStatisticsTotals {
@@ -10679,19 +9314,6 @@ pub struct QueueAgentsChatStatisticsTotals {
         skip_serializing_if = "Option::is_none"
     )]
     pub queue_display_name: Option<String>,
-}
-
-/// 3CX model QueueAgentsChatStatisticsTotalsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueueAgentsChatStatisticsTotalsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<QueueAgentsChatStatisticsTotals>>,
 }
 
 /// 3CX model QueueAnsweredCallsByWaitTime.
@@ -10727,19 +9349,6 @@ pub struct QueueAnsweredCallsByWaitTime {
     pub source: Option<String>,
 }
 
-/// 3CX model QueueAnsweredCallsByWaitTimeCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueueAnsweredCallsByWaitTimeCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<QueueAnsweredCallsByWaitTime>>,
-}
-
 /// 3CX model QueueCallbacks.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct QueueCallbacks {
@@ -10769,19 +9378,6 @@ pub struct QueueCallbacks {
         skip_serializing_if = "Option::is_none"
     )]
     pub received_count: Option<i64>,
-}
-
-/// 3CX model QueueCallbacksCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueueCallbacksCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<QueueCallbacks>>,
 }
 
 /// 3CX model QueueChatPerformance.
@@ -10821,32 +9417,6 @@ pub struct QueueChatPerformance {
     pub queue_display_name: Option<String>,
 }
 
-/// 3CX model QueueChatPerformanceCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueueChatPerformanceCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<QueueChatPerformance>>,
-}
-
-/// 3CX model QueueCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueueCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Queue>>,
-}
-
 /// 3CX model QueueFailedCallbacks.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct QueueFailedCallbacks {
@@ -10870,19 +9440,6 @@ pub struct QueueFailedCallbacks {
     pub ring_time: Option<String>,
 }
 
-/// 3CX model QueueFailedCallbacksCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueueFailedCallbacksCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<QueueFailedCallbacks>>,
-}
-
 /// 3CX model QueueManager.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct QueueManager {
@@ -10894,19 +9451,6 @@ pub struct QueueManager {
     pub number: Option<String>,
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<UserTag>>,
-}
-
-/// 3CX model QueueManagerCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueueManagerCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<QueueManager>>,
 }
 
 crate::string_enum!(
@@ -10973,19 +9517,6 @@ pub struct QueuePerformanceOverview {
     pub talk_time: Option<String>,
 }
 
-/// 3CX model QueuePerformanceOverviewCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueuePerformanceOverviewCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<QueuePerformanceOverview>>,
-}
-
 /// 3CX model QueuePerformanceTotals.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct QueuePerformanceTotals {
@@ -11015,19 +9546,6 @@ pub struct QueuePerformanceTotals {
         skip_serializing_if = "Option::is_none"
     )]
     pub queue_received_count: Option<i64>,
-}
-
-/// 3CX model QueuePerformanceTotalsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct QueuePerformanceTotalsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<QueuePerformanceTotals>>,
 }
 
 crate::string_enum!(
@@ -11146,19 +9664,6 @@ pub struct Receptionist {
     pub use_ms_exchange: Option<bool>,
 }
 
-/// 3CX model ReceptionistCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ReceptionistCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Receptionist>>,
-}
-
 /// 3CX model ReceptionistForward.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ReceptionistForward {
@@ -11182,19 +9687,6 @@ pub struct ReceptionistForward {
     pub input: Option<String>,
     #[serde(rename = "PeerType", default, skip_serializing_if = "Option::is_none")]
     pub peer_type: Option<PeerType>,
-}
-
-/// 3CX model ReceptionistForwardCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ReceptionistForwardCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ReceptionistForward>>,
 }
 
 /// 3CX model Recording.
@@ -11346,19 +9838,6 @@ crate::string_enum!(
         OutboundExternal = "OutboundExternal",
     }
 );
-
-/// 3CX model RecordingCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct RecordingCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Recording>>,
-}
 
 /// 3CX model RecordingRepositorySettings.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -11519,19 +9998,6 @@ pub struct RefreshToken {
     pub username: Option<String>,
 }
 
-/// 3CX model RefreshTokenCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct RefreshTokenCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<RefreshToken>>,
-}
-
 /// 3CX model RegenerateOptions.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RegenerateOptions {
@@ -11586,19 +10052,6 @@ pub struct RegistrarFxs {
         skip_serializing_if = "Option::is_none"
     )]
     pub mac_address: Option<String>,
-}
-
-/// 3CX model RegistrarFxsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct RegistrarFxsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<RegistrarFxs>>,
 }
 
 crate::string_enum!(
@@ -11783,19 +10236,6 @@ pub struct ReportExtensionStatisticsByGroup {
         skip_serializing_if = "Option::is_none"
     )]
     pub sentiment_score: Option<i32>,
-}
-
-/// 3CX model ReportExtensionStatisticsByGroupCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ReportExtensionStatisticsByGroupCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ReportExtensionStatisticsByGroup>>,
 }
 
 /// 3CX model ReportLogEvent.
@@ -12054,19 +10494,6 @@ pub struct Rights {
     pub show_my_presence_outside: Option<bool>,
 }
 
-/// 3CX model RightsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct RightsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Rights>>,
-}
-
 /// 3CX model RingGroup.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RingGroup {
@@ -12198,19 +10625,6 @@ pub struct RingGroup {
     pub vm_email_options: Option<VMEmailOptionsType>,
 }
 
-/// 3CX model RingGroupCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct RingGroupCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<RingGroup>>,
-}
-
 /// 3CX model RingGroupMember.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RingGroupMember {
@@ -12222,19 +10636,6 @@ pub struct RingGroupMember {
     pub number: Option<String>,
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<UserTag>>,
-}
-
-/// 3CX model RingGroupMemberCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct RingGroupMemberCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<RingGroupMember>>,
 }
 
 /// 3CX model RingGroupStatistics.
@@ -12270,19 +10671,6 @@ pub struct RingGroupStatistics {
         skip_serializing_if = "Option::is_none"
     )]
     pub ring_group_sentiment_score: Option<i32>,
-}
-
-/// 3CX model RingGroupStatisticsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct RingGroupStatisticsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<RingGroupStatistics>>,
 }
 
 /// 3CX model Route.
@@ -12433,19 +10821,6 @@ pub struct Sbc {
     pub version: Option<String>,
 }
 
-/// 3CX model SbcCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct SbcCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Sbc>>,
-}
-
 crate::string_enum!(
     /// 3CX model SbcLogLevel.
     SbcLogLevel {
@@ -12528,19 +10903,6 @@ pub struct ScheduledReport {
         skip_serializing_if = "Option::is_none"
     )]
     pub schedule_type: Option<ReportScheduleType>,
-}
-
-/// 3CX model ScheduledReportCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ScheduledReportCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ScheduledReport>>,
 }
 
 crate::string_enum!(
@@ -12684,19 +11046,6 @@ pub struct ServiceInfo {
     pub total_processor_time: Option<i64>,
 }
 
-/// 3CX model ServiceInfoCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ServiceInfoCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ServiceInfo>>,
-}
-
 /// 3CX model ServicePrincipal.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ServicePrincipal {
@@ -12738,19 +11087,6 @@ pub struct ServicePrincipal {
     pub xapi_enabled: Option<bool>,
 }
 
-/// 3CX model ServicePrincipalCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct ServicePrincipalCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<ServicePrincipal>>,
-}
-
 crate::string_enum!(
     /// 3CX model ServiceStatus.
     ServiceStatus {
@@ -12779,19 +11115,6 @@ pub struct SetRoute {
     pub trunk_id: Option<i32>,
 }
 
-/// 3CX model SetRouteCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct SetRouteCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<SetRoute>>,
-}
-
 /// 3CX model SetRouteRequest.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SetRouteRequest {
@@ -12810,19 +11133,6 @@ pub struct Setpoint {
     pub r#type: Option<SetpointType>,
     #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i32>,
-}
-
-/// 3CX model SetpointCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct SetpointCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Setpoint>>,
 }
 
 crate::string_enum!(
@@ -12859,19 +11169,6 @@ pub struct SipDevice {
     pub registrar: Option<PhoneRegistrar>,
 }
 
-/// 3CX model SipDeviceCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct SipDeviceCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<SipDevice>>,
-}
-
 crate::string_enum!(
     /// 3CX model StartupLicense.
     StartupLicense {
@@ -12905,19 +11202,6 @@ pub struct StatisticSla {
     pub received_count: Option<i64>,
 }
 
-/// 3CX model StatisticSlaCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct StatisticSlaCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<StatisticSla>>,
-}
-
 /// 3CX model StatusSyncConfiguration.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct StatusSyncConfiguration {
@@ -12949,19 +11233,6 @@ crate::string_enum!(
         Paging = "Paging",
     }
 );
-
-/// 3CX model StringCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct StringCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<String>>,
-}
 
 crate::string_enum!(
     /// 3CX model SynchronizedM365Profile.
@@ -13671,19 +11942,6 @@ pub struct TeamQueueGeneralStatistics {
     pub total_talk_time: Option<String>,
 }
 
-/// 3CX model TeamQueueGeneralStatisticsCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct TeamQueueGeneralStatisticsCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<TeamQueueGeneralStatistics>>,
-}
-
 crate::string_enum!(
     /// 3CX model TemplateType.
     TemplateType {
@@ -13722,19 +11980,6 @@ pub struct TimeReportData {
     pub y_value2: Option<i32>,
 }
 
-/// 3CX model TimeReportDataCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct TimeReportDataCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<TimeReportData>>,
-}
-
 /// 3CX model TimeZone.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct TimeZone {
@@ -13750,19 +11995,6 @@ pub struct TimeZone {
         skip_serializing_if = "Option::is_none"
     )]
     pub windows_name: Option<String>,
-}
-
-/// 3CX model TimeZoneCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct TimeZoneCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<TimeZone>>,
 }
 
 crate::string_enum!(
@@ -14034,19 +12266,6 @@ pub struct Trunk {
     pub use_separate_auth_id: Option<bool>,
 }
 
-/// 3CX model TrunkCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct TrunkCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Trunk>>,
-}
-
 crate::string_enum!(
     /// 3CX model TrunkEditorType.
     TrunkEditorType {
@@ -14110,19 +12329,6 @@ pub struct TrunkReport {
     pub template: Option<String>,
 }
 
-/// 3CX model TrunkReportCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct TrunkReportCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<TrunkReport>>,
-}
-
 /// 3CX model TrunkTemplate.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct TrunkTemplate {
@@ -14180,19 +12386,6 @@ pub struct TrunkTemplate {
     pub url: Option<String>,
 }
 
-/// 3CX model TrunkTemplateCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct TrunkTemplateCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<TrunkTemplate>>,
-}
-
 /// 3CX model TrunkTestResult.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct TrunkTestResult {
@@ -14247,19 +12440,6 @@ pub struct TrunkVariable {
         skip_serializing_if = "Option::is_none"
     )]
     pub validation: Option<String>,
-}
-
-/// 3CX model TrunkVariableCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct TrunkVariableCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<TrunkVariable>>,
 }
 
 crate::string_enum!(
@@ -14404,19 +12584,6 @@ pub struct UpdateItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub update_type: Option<UpdateType>,
-}
-
-/// 3CX model UpdateItemCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct UpdateItemCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<UpdateItem>>,
 }
 
 /// 3CX model UpdateList.
@@ -14889,32 +13056,6 @@ pub struct UserActivity {
     pub unanswered_count: Option<i32>,
 }
 
-/// 3CX model UserActivityCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct UserActivityCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<UserActivity>>,
-}
-
-/// 3CX model UserCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct UserCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<User>>,
-}
-
 /// 3CX model UserDeleteError.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct UserDeleteError {
@@ -14965,19 +13106,6 @@ pub struct UserGroup {
     pub transcription_mode: Option<TranscriptionType>,
     #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<PeerType>,
-}
-
-/// 3CX model UserGroupCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct UserGroupCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<UserGroup>>,
 }
 
 crate::string_enum!(
@@ -15062,19 +13190,6 @@ pub struct Variable {
     pub value: Option<String>,
 }
 
-/// 3CX model VariableCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct VariableCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Variable>>,
-}
-
 /// 3CX model VectorFileResult.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct VectorFileResult {
@@ -15131,19 +13246,6 @@ pub struct VectorStore {
     pub status: Option<String>,
 }
 
-/// 3CX model VectorStoreCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct VectorStoreCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<VectorStore>>,
-}
-
 /// 3CX model VectorStoreExpiration.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct VectorStoreExpiration {
@@ -15180,19 +13282,6 @@ pub struct VectorStoreFile {
         skip_serializing_if = "Option::is_none"
     )]
     pub vector_store_id: Option<String>,
-}
-
-/// 3CX model VectorStoreFileCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct VectorStoreFileCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<VectorStoreFile>>,
 }
 
 /// 3CX model VectorStoreFiles.
@@ -15534,19 +13623,6 @@ pub struct Weblink {
     pub website: Option<Vec<String>>,
 }
 
-/// 3CX model WeblinkCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct WeblinkCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<Weblink>>,
-}
-
 /// 3CX model WebsiteLinksTranslations.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct WebsiteLinksTranslations {
@@ -15706,19 +13782,6 @@ pub struct XReportRecording {
         skip_serializing_if = "Option::is_none"
     )]
     pub transcription: Option<String>,
-}
-
-/// 3CX model XReportRecordingCollectionResponse.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct XReportRecordingCollectionResponse {
-    #[serde(
-        rename = "@odata.count",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub odata_count: Option<i64>,
-    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<XReportRecording>>,
 }
 
 /// 3CX model XSBCConnection.

@@ -17,6 +17,15 @@ use threecx_ops::core::{Config, SecretString};
 use crate::cli::GlobalArgs;
 use crate::exit::{CliError, CliResult};
 
+mod definition;
+mod profile;
+mod secret;
+
+use definition::{nonblank, Definition, Places};
+use profile::ConfigFile;
+use secret::SecretAt;
+pub use secret::SecretSource;
+
 /// Names a profile to use.
 pub const ENV_PROFILE: &str = "THREECX_PROFILE";
 /// Overrides the config file's path.
@@ -54,54 +63,6 @@ pub struct Setting<T> {
     pub source: Source,
 }
 
-/// Where the secret is, without having read it.
-#[derive(Clone)]
-pub enum SecretSource {
-    /// In an environment variable or the config file itself (already in memory).
-    Inline(SecretString, Source),
-    /// In a file named by `--secret-file` or a profile's `secret_file`.
-    File(PathBuf, Source),
-}
-
-impl fmt::Debug for SecretSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.describe())
-    }
-}
-
-impl SecretSource {
-    /// `THREECX_CLIENT_SECRET`, `file /run/secret (--secret-file)`.
-    pub fn describe(&self) -> String {
-        match self {
-            SecretSource::Inline(_, source) => source.to_string(),
-            SecretSource::File(path, source) => format!("file {} ({source})", path.display()),
-        }
-    }
-
-    /// Reads the secret (from its file: the first line, surrounding whitespace removed).
-    pub fn read(&self) -> CliResult<SecretString> {
-        match self {
-            SecretSource::Inline(secret, _) => Ok(secret.clone()),
-            SecretSource::File(path, source) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    CliError::usage(format!(
-                        "cannot read the secret file {} (from {source}): {e}",
-                        path.display()
-                    ))
-                })?;
-                let secret = text.lines().next().unwrap_or("").trim();
-                if secret.is_empty() {
-                    return Err(CliError::usage(format!(
-                        "the secret file {} (from {source}) is empty",
-                        path.display()
-                    )));
-                }
-                Ok(SecretString::from(secret.to_owned()))
-            }
-        }
-    }
-}
-
 /// The connection settings as resolved from flags, environment and profile.
 #[derive(Debug)]
 pub struct Connection {
@@ -117,17 +78,6 @@ pub struct Connection {
     pub token_cache: Setting<Option<PathBuf>>,
 }
 
-/// One `[profiles.NAME]` table.
-#[derive(Debug, Default)]
-struct Profile {
-    url: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    secret_file: Option<PathBuf>,
-    ca_cert: Option<PathBuf>,
-    insecure: Option<bool>,
-}
-
 impl Connection {
     /// Resolves the settings from the process environment.
     pub fn resolve(args: &GlobalArgs) -> CliResult<Connection> {
@@ -140,194 +90,78 @@ impl Connection {
         args: &GlobalArgs,
         env: impl Fn(&'static str) -> Option<String>,
     ) -> CliResult<Connection> {
-        let config_file = match env(ENV_CONFIG) {
-            Some(path) => Setting {
-                value: PathBuf::from(path),
-                source: Source::Env(ENV_CONFIG),
+        // The config file and its profile come first: they are a place the others may come from.
+        let env: &dyn Fn(&'static str) -> Option<String> = &env;
+        let file = ConfigFile::load(
+            &Places {
+                env,
+                profile: None,
+                base: Path::new("."),
             },
-            None => Setting {
-                value: default_config_file(),
-                source: Source::Default,
-            },
+            args.profile.clone(),
+        )?;
+        let places = Places {
+            env,
+            profile: file.profile.as_ref().map(|(n, p)| (n.value.as_str(), p)),
+            // Relative paths in the config file are relative to the file.
+            base: file.path.value.parent().unwrap_or(Path::new(".")),
         };
-        let config_file_exists = config_file.value.is_file();
-        let profiles = if config_file_exists {
-            read_profiles(&config_file.value)?
-        } else {
-            Vec::new()
-        };
-
-        let named = match (&args.profile, env(ENV_PROFILE)) {
-            (Some(name), _) => Some(Setting {
-                value: name.clone(),
-                source: Source::Flag("--profile"),
-            }),
-            (None, Some(name)) => Some(Setting {
-                value: name,
-                source: Source::Env(ENV_PROFILE),
-            }),
-            (None, None) => None,
-        };
-        let (profile_name, profile) = match named {
-            Some(name) => {
-                let Some((_, profile)) = profiles.iter().find(|(n, _)| *n == name.value) else {
-                    let mut err = CliError::usage(format!(
-                        "profile \"{}\" (from {}) is not in {}",
-                        name.value,
-                        name.source,
-                        config_file.value.display()
-                    ));
-                    err = if profiles.is_empty() {
-                        err.hint(format!(
-                            "add a table [profiles.{}] with url, client_id and client_secret or \
-                             secret_file{}",
-                            name.value,
-                            if config_file_exists {
-                                ""
-                            } else {
-                                " (the file does not exist)"
-                            }
-                        ))
-                    } else {
-                        let names: Vec<&str> = profiles.iter().map(|(n, _)| n.as_str()).collect();
-                        err.hint(format!("profiles in the file: {}", names.join(", ")))
-                    };
-                    return Err(err);
-                };
-                (Some(name), Some(profile))
-            }
-            None => match profiles.iter().find(|(n, _)| n == DEFAULT_PROFILE) {
-                Some((_, profile)) => (
-                    Some(Setting {
-                        value: DEFAULT_PROFILE.to_owned(),
-                        source: Source::Default,
-                    }),
-                    Some(profile),
-                ),
-                None => (None, None),
-            },
-        };
-        let from_profile = || {
-            Source::Profile(
-                profile_name
-                    .as_ref()
-                    .map(|p| p.value.clone())
-                    .unwrap_or_default(),
-            )
-        };
-        let empty = Profile::default();
-        let profile = profile.unwrap_or(&empty);
-        // Relative paths in the config file are relative to the file.
-        let base = config_file.value.parent().unwrap_or(Path::new("."));
-
-        let pick = |flag: &Option<String>,
-                    flag_name: &'static str,
-                    var: &'static str,
-                    in_profile: &Option<String>|
-         -> Option<Setting<String>> {
-            if let Some(v) = flag.as_ref().filter(|v| !v.trim().is_empty()) {
-                return Some(Setting {
-                    value: v.clone(),
-                    source: Source::Flag(flag_name),
-                });
-            }
-            if let Some(v) = env(var) {
-                return Some(Setting {
-                    value: v,
-                    source: Source::Env(var),
-                });
-            }
-            in_profile
-                .as_ref()
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| Setting {
-                    value: v.clone(),
-                    source: from_profile(),
-                })
-        };
-        let url = pick(&args.url, "--url", ENV_URL, &profile.url);
+        let url = places.find(
+            Definition::new()
+                .flag("--url", nonblank(&args.url))
+                .env(ENV_URL, String::from)
+                .profile(|p, _| nonblank(&p.url)),
+        );
         if let Some(url) = &url {
             refuse_userinfo(url)?;
         }
-        let client_id = pick(
-            &args.client_id,
-            "--client-id",
-            ENV_CLIENT_ID,
-            &profile.client_id,
+        let client_id = places.find(
+            Definition::new()
+                .flag("--client-id", nonblank(&args.client_id))
+                .env(ENV_CLIENT_ID, String::from)
+                .profile(|p, _| nonblank(&p.client_id)),
+        );
+        let secret = places.find(
+            Definition::new()
+                .flag(
+                    "--secret-file",
+                    args.secret_file.clone().map(SecretAt::File),
+                )
+                .env(ENV_CLIENT_SECRET, |s| SecretAt::Inline(s.into()))
+                .profile(|p, base| {
+                    let inline = p.client_secret.as_ref().filter(|s| !s.is_empty());
+                    match inline {
+                        Some(s) => Some(SecretAt::Inline(s.clone().into())),
+                        None => p.secret_file.as_ref().map(|f| SecretAt::File(base.join(f))),
+                    }
+                }),
+        );
+        let ca_cert = places.find(
+            Definition::new()
+                .flag("--ca-cert", args.ca_cert.clone())
+                .profile(|p, base| p.ca_cert.as_ref().map(|f| base.join(f))),
+        );
+        let insecure = places.find_or(
+            Definition::new()
+                .flag("--insecure", args.insecure.then_some(true))
+                .profile(|p, _| p.insecure),
+            || false,
+        );
+        let token_cache = places.find_or(
+            Definition::new()
+                // The flag's value is "no folder": tokens stay in memory.
+                .flag("--no-token-cache", args.no_token_cache.then_some(None))
+                .env(ENV_TOKEN_CACHE, |dir| Some(PathBuf::from(dir))),
+            default_token_cache_dir,
         );
 
-        let secret = if let Some(path) = &args.secret_file {
-            Some(SecretSource::File(
-                path.clone(),
-                Source::Flag("--secret-file"),
-            ))
-        } else if let Some(secret) = env(ENV_CLIENT_SECRET) {
-            Some(SecretSource::Inline(
-                SecretString::from(secret),
-                Source::Env(ENV_CLIENT_SECRET),
-            ))
-        } else if let Some(secret) = profile.client_secret.as_ref().filter(|s| !s.is_empty()) {
-            Some(SecretSource::Inline(
-                SecretString::from(secret.clone()),
-                from_profile(),
-            ))
-        } else {
-            profile
-                .secret_file
-                .as_ref()
-                .map(|path| SecretSource::File(base.join(path), from_profile()))
-        };
-
-        let ca_cert = match (&args.ca_cert, &profile.ca_cert) {
-            (Some(path), _) => Some(Setting {
-                value: path.clone(),
-                source: Source::Flag("--ca-cert"),
-            }),
-            (None, Some(path)) => Some(Setting {
-                value: base.join(path),
-                source: from_profile(),
-            }),
-            (None, None) => None,
-        };
-        let insecure = match (args.insecure, profile.insecure) {
-            (true, _) => Setting {
-                value: true,
-                source: Source::Flag("--insecure"),
-            },
-            (false, Some(v)) => Setting {
-                value: v,
-                source: from_profile(),
-            },
-            (false, None) => Setting {
-                value: false,
-                source: Source::Default,
-            },
-        };
-
-        let token_cache = if args.no_token_cache {
-            Setting {
-                value: None,
-                source: Source::Flag("--no-token-cache"),
-            }
-        } else if let Some(dir) = env(ENV_TOKEN_CACHE) {
-            Setting {
-                value: Some(PathBuf::from(dir)),
-                source: Source::Env(ENV_TOKEN_CACHE),
-            }
-        } else {
-            Setting {
-                value: default_token_cache_dir(),
-                source: Source::Default,
-            }
-        };
-
         Ok(Connection {
-            config_file,
-            config_file_exists,
-            profile: profile_name,
+            config_file: file.path,
+            config_file_exists: file.exists,
+            profile: file.profile.map(|(name, _)| name),
             url,
             client_id,
-            secret,
+            secret: secret.map(SecretSource::from),
             ca_cert,
             insecure,
             token_cache,
@@ -499,7 +333,7 @@ fn placeholder_config(url: &str) -> threecx_ops::core::Result<Config> {
 }
 
 /// `<platform config dir>/threecx/config.toml` (`~/.config/threecx/config.toml` on Linux).
-fn default_config_file() -> PathBuf {
+pub(super) fn default_config_file() -> PathBuf {
     dirs::config_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("threecx")
@@ -510,81 +344,6 @@ fn default_config_file() -> PathBuf {
 /// platform has no cache folder (no home directory).
 fn default_token_cache_dir() -> Option<PathBuf> {
     dirs::cache_dir().map(|dir| dir.join("threecx").join("tokens"))
-}
-
-/// The profiles of a config file, in file order.
-///
-/// Checked by hand rather than with serde so that no error message can quote a value (a
-/// misplaced secret would otherwise be echoed): messages name keys and line numbers only.
-fn read_profiles(path: &Path) -> CliResult<Vec<(String, Profile)>> {
-    let bad =
-        |message: String| CliError::usage(format!("config file {}: {message}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| {
-                format!(
-                    "line {}: ",
-                    text[..s.start.min(text.len())].lines().count().max(1)
-                )
-            })
-            .unwrap_or_default();
-        bad(format!("{line}{}", e.message().trim()))
-    })?;
-
-    let mut out = Vec::new();
-    for (key, value) in &table {
-        if key != "profiles" {
-            return Err(bad(format!(
-                "unknown top-level key \"{key}\"; profiles go in tables [profiles.NAME]"
-            )));
-        }
-        let Some(profiles) = value.as_table() else {
-            return Err(bad("\"profiles\" must be tables [profiles.NAME]".to_owned()));
-        };
-        for (name, value) in profiles {
-            let Some(fields) = value.as_table() else {
-                return Err(bad(format!(
-                    "profiles.{name} must be a table [profiles.{name}]"
-                )));
-            };
-            let mut profile = Profile::default();
-            for (field, value) in fields {
-                let text = || {
-                    value
-                        .as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| bad(format!("profiles.{name}.{field} must be a string")))
-                };
-                match field.as_str() {
-                    "url" => profile.url = Some(text()?),
-                    "client_id" => profile.client_id = Some(text()?),
-                    "client_secret" => profile.client_secret = Some(text()?),
-                    "secret_file" => profile.secret_file = Some(PathBuf::from(text()?)),
-                    "ca_cert" => profile.ca_cert = Some(PathBuf::from(text()?)),
-                    "insecure" => {
-                        profile.insecure = Some(value.as_bool().ok_or_else(|| {
-                            bad(format!("profiles.{name}.insecure must be true or false"))
-                        })?)
-                    }
-                    other => {
-                        return Err(bad(format!(
-                            "profiles.{name}: unknown key \"{other}\"; known keys: url, \
-                             client_id, client_secret, secret_file, ca_cert, insecure"
-                        )))
-                    }
-                }
-            }
-            if profile.client_secret.is_some() && profile.secret_file.is_some() {
-                return Err(bad(format!(
-                    "profiles.{name} has both client_secret and secret_file; keep one"
-                )));
-            }
-            out.push((name.clone(), profile));
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
