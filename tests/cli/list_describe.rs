@@ -23,6 +23,9 @@ fn list_shows_every_resource_and_the_totals() {
     assert_eq!(v["action_count"], 601);
     let resources = v["resources"].as_array().unwrap();
     assert_eq!(resources.len(), 132);
+    assert!(resources
+        .iter()
+        .any(|r| r["resource"] == "PurgeSettings" && r["resource_display"] == "Purge Settings"));
     let total: u64 = resources
         .iter()
         .map(|r| r["actions"].as_u64().unwrap())
@@ -49,9 +52,11 @@ fn list_of_a_resource_in_any_spelling_marks_destructive_actions() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["name"] == "GetUserByNumber")
+        .find(|a| a["action"] == "GetUserByNumber")
         .unwrap();
+    assert_eq!(v["resource"], "Users");
     assert_eq!(get["method"], "GET");
+    assert_eq!(get["returns"], "json");
     assert_eq!(get["destructive"], false);
 }
 
@@ -76,9 +81,12 @@ fn describe_purge_chats_shows_the_period_schema() {
     let v = threecx(["describe", "purge-settings", "purge_chats", "-o", "json"])
         .run()
         .json();
-    assert_eq!(v["resource"]["name"], "PurgeSettings");
-    assert_eq!(v["action"]["display_name"], "Purge Chats");
+    // The shape the gateway and MCP publish too (ActionDescription).
+    assert_eq!(v["resource"], "PurgeSettings");
+    assert_eq!(v["action_display"], "Purge Chats");
     assert_eq!(v["method"], "POST");
+    assert_eq!(v["path"], "/PurgeChats");
+    assert_eq!(v["needs_confirmation"], true);
     assert_eq!(v["destructive"], true);
     let schema = &v["input_schema"];
     let period_ref = schema["properties"]["period"]["$ref"].as_str().unwrap();

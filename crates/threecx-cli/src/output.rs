@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 const MAX_CELL: usize = 60;
 
 /// `value` as pretty JSON plus a newline.
-pub fn write_json(out: &mut impl Write, value: &Value) -> io::Result<()> {
+pub fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value)?;
     out.write_all(b"\n")
 }

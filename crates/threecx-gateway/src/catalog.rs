@@ -1,52 +1,10 @@
-//! What the gateway and the MCP server both say about actions: catalogue entries, searches,
-//! descriptions, and errors as JSON.
+//! What the gateway and the MCP server both do with the catalogue: search it, and say errors as
+//! JSON. The entries themselves are the registry's `ActionSummary`/`ActionDescription`.
 
 use serde_json::{json, Map, Value};
-use threecx_core::{Error, ResponseKind};
+use threecx_core::Error;
 use threecx_registry::names::normalize;
 use threecx_registry::{Operation, Registry};
-
-/// One catalogue entry: names, flags, and the PBX request it sends.
-///
-/// `{"resource": "PurgeSettings", "resource_display": "Purge Settings", "action": "PurgeChats",
-/// "action_display": "Purge Chats", "description": ..., "kind": "action_import",
-/// "destructive": true, "idempotent": false, "method": "POST", "path": "/PurgeChats",
-/// "returns": "empty"}`; `method` and `path` are `null` for actions composed in Rust.
-pub fn summary(op: &dyn Operation) -> Value {
-    let meta = op.meta();
-    let template = op.template();
-    json!({
-        "resource": meta.resource,
-        "resource_display": meta.resource_display,
-        "action": meta.action,
-        "action_display": meta.action_display,
-        "description": meta.description,
-        "kind": meta.kind.as_str(),
-        "destructive": meta.destructive,
-        "idempotent": meta.idempotent,
-        "method": template.map(|t| t.method.as_str()),
-        "path": template.map(|t| t.path),
-        "returns": returns(op),
-    })
-}
-
-/// What a call answers: `json`, `collection` (pageable), `empty`, `download` or `composed`
-/// (an action composed in Rust: whatever it documents in its output schema).
-pub fn returns(op: &dyn Operation) -> &'static str {
-    match op.template().map(|t| t.response) {
-        Some(ResponseKind::Json) => "json",
-        Some(ResponseKind::Collection) => "collection",
-        Some(ResponseKind::Empty) => "empty",
-        Some(ResponseKind::Download) => "download",
-        None => "composed",
-    }
-}
-
-/// Whether `op` answers an OData collection that can be streamed item by item.
-pub fn pageable(op: &dyn Operation) -> bool {
-    op.template()
-        .is_some_and(|t| t.response == ResponseKind::Collection)
-}
 
 /// The actions of `resource` (any spelling; all when `None`) whose names match every word of
 /// `query` (case-insensitive, ignoring spaces and punctuation, over the canonical and display
@@ -86,38 +44,6 @@ pub fn search(
             terms.iter().all(|t| haystack.contains(t.as_str()))
         })
         .collect())
-}
-
-/// Everything about one action: [`summary`] plus its input and output JSON Schemas (2020-12,
-/// self-contained), an example input, whether it can be paged, and whether it needs
-/// confirmation.
-pub fn describe(registry: &Registry, op: &dyn Operation) -> Value {
-    let mut out = summary(op);
-    let map = out.as_object_mut().expect("summary is an object");
-    map.insert("pageable".into(), Value::Bool(pageable(op)));
-    map.insert(
-        "needs_confirmation".into(),
-        Value::Bool(op.meta().destructive),
-    );
-    map.insert("input_schema".into(), registry.input_schema(op));
-    map.insert("output_schema".into(), registry.output_schema(op));
-    map.insert("example_input".into(), registry.example_input(op));
-    out
-}
-
-/// Resources with their display names and action counts.
-pub fn resources(registry: &Registry) -> Vec<Value> {
-    registry
-        .resources()
-        .iter()
-        .map(|r| {
-            json!({
-                "resource": r.name(),
-                "resource_display": r.display_name(),
-                "actions": r.actions().len(),
-            })
-        })
-        .collect()
 }
 
 /// The HTTP status the gateway answers an error with:

@@ -66,7 +66,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use threecx_core::{Client, Error};
-use threecx_registry::{PreparedCall, Registry};
+use threecx_registry::{ActionSummary, PreparedCall, Registry, ResourceSummary};
 use tokio::net::TcpListener;
 
 use crate::{catalog, openapi, ServeError};
@@ -226,7 +226,12 @@ async fn openapi_document(State(state): State<Shared>, RawQuery(q): RawQuery) ->
 }
 
 async fn list_resources(State(state): State<Shared>) -> Response {
-    let resources = catalog::resources(state.registry);
+    let resources: Vec<ResourceSummary> = state
+        .registry
+        .resources()
+        .iter()
+        .map(ResourceSummary::from)
+        .collect();
     Json(json!({"count": resources.len(), "resources": resources})).into_response()
 }
 
@@ -242,7 +247,7 @@ async fn list_actions(State(state): State<Shared>, RawQuery(q): RawQuery) -> Res
     }
     match catalog::search(state.registry, resource.as_deref(), text.as_deref()) {
         Ok(ops) => {
-            let actions: Vec<Value> = ops.iter().map(|op| catalog::summary(*op)).collect();
+            let actions: Vec<ActionSummary> = ops.iter().map(|op| ActionSummary::of(*op)).collect();
             Json(json!({"count": actions.len(), "actions": actions})).into_response()
         }
         Err(e) => error_response(&e),
@@ -256,17 +261,19 @@ async fn describe_action(
     let registry = state.registry;
     match registry.find(&resource, &action) {
         Ok(op) => {
-            let mut out = catalog::describe(registry, op);
-            let meta = op.meta();
-            out["call"] = json!({
+            let description = registry.describe(op);
+            // How to call it here, beside what every front end says of it.
+            let call = json!({
                 "method": "POST",
-                "path": format!("/v1/actions/{}/{}", meta.resource, meta.action),
+                "path": format!("/v1/actions/{}/{}", description.summary.resource, description.summary.action),
                 "body": {
-                    "input": registry.example_input(op),
-                    "confirm": meta.destructive,
+                    "input": description.example_input,
+                    "confirm": description.needs_confirmation,
                 },
-                "all": catalog::pageable(op),
+                "all": description.pageable,
             });
+            let mut out = serde_json::to_value(description).unwrap_or_default();
+            out["call"] = call;
             Json(out).into_response()
         }
         Err(e) => error_response(&e),

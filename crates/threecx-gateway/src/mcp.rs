@@ -35,7 +35,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use threecx_core::{Client, Error, Method, Response};
-use threecx_registry::{Operation, Registry};
+use threecx_registry::{schema_view, ActionSummary, Operation, Registry};
 
 use crate::{catalog, ServeError};
 
@@ -150,10 +150,10 @@ impl McpServer {
         let args: Args = parse_args(args)?;
         let ops = catalog::search(self.registry, args.resource.as_deref(), args.q.as_deref())?;
         let limit = args.limit.unwrap_or(DEFAULT_LIST_LIMIT).max(1);
-        let actions: Vec<Value> = ops
+        let actions: Vec<ActionSummary> = ops
             .iter()
             .take(limit)
-            .map(|op| catalog::summary(*op))
+            .map(|op| ActionSummary::of(*op))
             .collect();
         Ok(json!({
             "count": actions.len(),
@@ -172,7 +172,7 @@ impl McpServer {
         }
         let args: Args = parse_args(args)?;
         let op = self.registry.find(&args.resource, &args.action)?;
-        Ok(catalog::describe(self.registry, op))
+        Ok(serde_json::to_value(self.registry.describe(op)).unwrap_or_default())
     }
 
     async fn call_action(&self, args: JsonObject) -> Result<Value, Error> {
@@ -302,10 +302,8 @@ fn snake(display: &str) -> String {
 /// Whether the per-action tool of `op` has a `confirm` argument of its own (destructive
 /// actions whose input has no `confirm` property).
 fn takes_confirm(registry: &Registry, op: &dyn Operation) -> bool {
-    op.meta().destructive
-        && registry.input_schema(op)["properties"]
-            .get("confirm")
-            .is_none()
+    let schema = registry.input_schema(op);
+    op.meta().destructive && schema_view::property_schema(&schema, &schema, "confirm").is_none()
 }
 
 fn action_tool(registry: &Registry, op: &'static dyn Operation) -> Tool {

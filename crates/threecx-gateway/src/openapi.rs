@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
-use threecx_registry::{Operation, Registry};
-
-use crate::catalog;
+use threecx_registry::{ActionDescription, ActionSummary, Operation, Registry, Returns};
 
 const DEFS_PREFIX: &str = "#/$defs/";
 const COMPONENTS_PREFIX: &str = "#/components/schemas/";
@@ -168,7 +166,7 @@ pub fn document(registry: &Registry, per_action: bool) -> Value {
                 output,
                 &security,
                 &error_responses,
-                catalog::pageable(*op),
+                pageable(*op),
             );
             operation["description"] = json!(describe_op(*op));
             operation["tags"] = json!([meta.resource_display]);
@@ -222,13 +220,17 @@ pub fn document(registry: &Registry, per_action: bool) -> Value {
     })
 }
 
+fn pageable(op: &dyn Operation) -> bool {
+    Returns::of(op) == Returns::Collection
+}
+
 fn describe_op(op: &dyn Operation) -> String {
     let meta = op.meta();
     let mut text = meta.description.to_owned();
     if meta.destructive {
         text.push_str(" Destructive: runs only with \"confirm\": true.");
     }
-    if catalog::pageable(op) {
+    if pageable(op) {
         text.push_str(" A list: `?all=true` streams every item as NDJSON.");
     }
     text
@@ -283,44 +285,27 @@ fn call_operation(
 }
 
 fn base_schemas() -> Map<String, Value> {
-    let summary = json!({
-        "type": "object",
-        "properties": {
-            "resource": {"type": "string", "examples": ["PurgeSettings"]},
-            "resource_display": {"type": "string", "examples": ["Purge Settings"]},
-            "action": {"type": "string", "examples": ["PurgeChats"]},
-            "action_display": {"type": "string", "examples": ["Purge Chats"]},
-            "description": {"type": "string"},
-            "kind": {"type": "string"},
-            "destructive": {"type": "boolean"},
-            "idempotent": {"type": "boolean"},
-            "method": {"type": ["string", "null"], "description": "HTTP method at the PBX; null for composed actions."},
-            "path": {"type": ["string", "null"], "description": "Path at the PBX, relative to /xapi/v1."},
-            "returns": {"enum": ["json", "collection", "empty", "download", "composed"]},
-        },
-    });
-    let mut description = summary.clone();
-    let props = description["properties"]
-        .as_object_mut()
-        .expect("an object literal");
-    props.insert("pageable".into(), json!({"type": "boolean"}));
-    props.insert("needs_confirmation".into(), json!({"type": "boolean"}));
-    props.insert(
-        "input_schema".into(),
-        json!({"type": "object", "description": "JSON Schema 2020-12 of the input."}),
-    );
-    props.insert(
-        "output_schema".into(),
-        json!({"type": "object", "description": "JSON Schema 2020-12 of the result."}),
-    );
-    props.insert("example_input".into(), json!({"type": "object"}));
-    props.insert(
-        "call".into(),
-        json!({"type": "object", "description": "How to call it: method, path and an example body."}),
-    );
-    let mut schemas = Map::new();
-    schemas.insert("ActionSummary".into(), summary);
-    schemas.insert("ActionDescription".into(), description);
+    // The catalogue entries are documented from their Rust types, so this cannot drift from
+    // what the gateway, MCP and the CLI print.
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .into_generator();
+    generator.subschema_for::<ActionSummary>();
+    generator.subschema_for::<ActionDescription>();
+    let mut schemas = generator.take_definitions(true);
+    if let Some(Value::Object(props)) = schemas
+        .get_mut("ActionDescription")
+        .and_then(|d| d.get_mut("properties"))
+    {
+        props.insert(
+            "call".into(),
+            json!({"type": "object", "description": "How to call it through this gateway: method, path and an example body."}),
+        );
+    }
     schemas.insert(
         "CallBody".into(),
         json!({

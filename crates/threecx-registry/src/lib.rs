@@ -23,7 +23,9 @@ mod operation;
 mod prepared;
 mod registry;
 pub mod schema;
+pub mod schema_view;
 mod suggest;
+mod summary;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 #[cfg(test)]
@@ -33,6 +35,7 @@ mod validate;
 pub use operation::{ActionKind, ActionMeta, HttpAction, ModelDefs, Operation, Registration};
 pub use prepared::PreparedCall;
 pub use registry::{global, DuplicateError, Registry, ResourceEntry};
+pub use summary::{ActionDescription, ActionSummary, ResourceSummary, Returns};
 
 /// Re-exported for `async_trait` implementations of [`Operation`] in other crates.
 pub use async_trait::async_trait;

@@ -7,7 +7,8 @@ use threecx_core::{RequestTemplate, Response, Result};
 use crate::Context;
 
 /// The shape of an action, as OData sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     List,
     Get,

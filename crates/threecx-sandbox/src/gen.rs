@@ -1,8 +1,6 @@
 //! Deterministic values from JSON Schemas (the registry's self-contained schemas): answers of
 //! actions the sandbox has no behaviour for, and the fields of seeded entities.
 
-use std::collections::BTreeSet;
-
 use serde_json::{Map, Value};
 
 /// SplitMix64: a fast, well-mixed hash of one 64-bit value. Everything random in the sandbox is
@@ -26,68 +24,7 @@ pub fn hash_str(s: &str) -> u64 {
     })
 }
 
-/// The schema a local `$ref` points to inside `root`.
-pub fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
-    root.pointer(reference.strip_prefix('#')?)
-}
-
-/// `schema` with its `$ref`s (through `anyOf` with `null`, too) followed to a concrete schema.
-pub fn deref<'a>(mut schema: &'a Value, root: &'a Value) -> &'a Value {
-    for _ in 0..16 {
-        if let Some(target) = schema
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| resolve(root, r))
-        {
-            schema = target;
-            continue;
-        }
-        if let Some(branch) = schema.get("anyOf").and_then(Value::as_array).and_then(|b| {
-            b.iter()
-                .find(|s| s.get("type").and_then(Value::as_str) != Some("null"))
-        }) {
-            schema = branch;
-            continue;
-        }
-        break;
-    }
-    schema
-}
-
-/// Property names of an object schema, through `$ref`, `allOf` and nullable `anyOf`.
-pub fn property_names(schema: &Value, root: &Value) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    collect_properties(schema, root, &mut out, 0);
-    out
-}
-
-fn collect_properties(schema: &Value, root: &Value, out: &mut BTreeSet<String>, depth: usize) {
-    if depth > 16 {
-        return;
-    }
-    let schema = deref(schema, root);
-    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        out.extend(props.keys().cloned());
-    }
-    if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
-        for part in parts {
-            collect_properties(part, root, out, depth + 1);
-        }
-    }
-}
-
-/// The schema of property `name` of an object schema (through `$ref` and `allOf`).
-pub fn property_schema<'a>(schema: &'a Value, root: &'a Value, name: &str) -> Option<&'a Value> {
-    let schema = deref(schema, root);
-    if let Some(p) = schema.get("properties").and_then(|p| p.get(name)) {
-        return Some(p);
-    }
-    schema
-        .get("allOf")
-        .and_then(Value::as_array)?
-        .iter()
-        .find_map(|part| property_schema(part, root, name))
-}
+pub use threecx_registry::schema_view::{deref, property_names, property_schema, resolve};
 
 /// The item schema of an OData collection schema (`{"value": {"type": "array", "items": X}}`).
 pub fn collection_item<'a>(schema: &'a Value, root: &'a Value) -> Option<&'a Value> {

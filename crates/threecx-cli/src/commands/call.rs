@@ -10,7 +10,7 @@ use futures_util::{FutureExt, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
 use threecx_ops::core::{Client, Download, Response, ResponseKind};
-use threecx_ops::registry_api::{Operation, PreparedCall, Registry};
+use threecx_ops::registry_api::{schema_view, Operation, PreparedCall, Registry};
 
 use super::session::Session;
 use crate::cli::{CallArgs, CallFormat, GlobalArgs};
@@ -123,12 +123,11 @@ fn param_value(schema: &Value, name: &str, raw: &str) -> Value {
     let Ok(parsed) = serde_json::from_str::<Value>(raw) else {
         return Value::String(raw.to_owned());
     };
-    let declared = &schema["properties"][name]["type"];
-    let wants = |t: &str| match declared {
-        Value::String(s) => s == t,
-        Value::Array(types) => types.iter().any(|x| x == t),
-        _ => false,
+    let declared = match schema_view::property_schema(schema, schema, name) {
+        Some(property) => schema_view::types(property, schema),
+        None => Vec::new(),
     };
+    let wants = |t: &str| declared.contains(&t);
     let fits = match &parsed {
         Value::String(_) => true,
         Value::Null => wants("null"),

@@ -2,8 +2,6 @@
 
 use std::io::Write;
 
-use serde_json::json;
-
 use crate::cli::{DescribeArgs, Format};
 use crate::commands::method_and_path;
 use crate::exit::CliResult;
@@ -14,28 +12,11 @@ pub fn run(args: &DescribeArgs) -> CliResult {
     let op = registry.find(&args.resource, &args.action)?;
     let meta = op.meta();
     let (method, path) = method_and_path(op);
-    let input_schema = registry.input_schema(op);
-    let output_schema = registry.output_schema(op);
-    let example = registry.example_input(op);
+    let description = registry.describe(op);
 
     let mut out = std::io::stdout().lock();
     match args.output {
-        Format::Json => write_json(
-            &mut out,
-            &json!({
-                "resource": {"display_name": meta.resource_display, "name": meta.resource},
-                "action": {"display_name": meta.action_display, "name": meta.action},
-                "description": meta.description,
-                "kind": meta.kind.as_str(),
-                "method": method,
-                "path": path,
-                "destructive": meta.destructive,
-                "idempotent": meta.idempotent,
-                "input_schema": input_schema,
-                "output_schema": output_schema,
-                "example_input": example,
-            }),
-        )?,
+        Format::Json => write_json(&mut out, &description)?,
         Format::Table => {
             let yes_no = |b: bool| if b { "yes" } else { "no" };
             writeln!(
@@ -64,17 +45,17 @@ pub fn run(args: &DescribeArgs) -> CliResult {
             )?;
             writeln!(out, "Idempotent:   {}", yes_no(meta.idempotent))?;
             writeln!(out, "\nInput schema:")?;
-            write_json(&mut out, &input_schema)?;
+            write_json(&mut out, &description.input_schema)?;
             writeln!(out, "\nOutput schema:")?;
-            write_json(&mut out, &output_schema)?;
+            write_json(&mut out, &description.output_schema)?;
             writeln!(out, "\nExample input:")?;
-            write_json(&mut out, &example)?;
+            write_json(&mut out, &description.example_input)?;
             writeln!(
                 out,
                 "\nExample call:\n  threecx call \"{}\" \"{}\" --input '{}'{}",
                 meta.resource_display,
                 meta.action_display,
-                example.to_string().replace('\'', "'\\''"),
+                description.example_input.to_string().replace('\'', "'\\''"),
                 if meta.destructive { " --yes" } else { "" }
             )?;
         }

@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use serde_json::{json, Value};
+use serde_json::json;
+use threecx_ops::registry_api::{ActionSummary, ResourceSummary};
 
 use crate::cli::{Format, ListArgs};
 use crate::commands::method_and_path;
@@ -18,16 +19,8 @@ pub fn run(args: &ListArgs) -> CliResult {
             let total = registry.len();
             match args.output {
                 Format::Json => {
-                    let list: Vec<Value> = resources
-                        .iter()
-                        .map(|r| {
-                            json!({
-                                "display_name": r.display_name(),
-                                "name": r.name(),
-                                "actions": r.actions().len(),
-                            })
-                        })
-                        .collect();
+                    let list: Vec<ResourceSummary> =
+                        resources.iter().map(ResourceSummary::from).collect();
                     write_json(
                         &mut out,
                         &json!({
@@ -57,28 +50,16 @@ pub fn run(args: &ListArgs) -> CliResult {
             let resource = registry.find_resource(name)?;
             match args.output {
                 Format::Json => {
-                    let actions: Vec<Value> = resource
+                    let actions: Vec<ActionSummary> = resource
                         .actions()
                         .iter()
-                        .map(|op| {
-                            let meta = op.meta();
-                            let (method, path) = method_and_path(*op);
-                            json!({
-                                "display_name": meta.action_display,
-                                "name": meta.action,
-                                "kind": meta.kind.as_str(),
-                                "method": method,
-                                "path": path,
-                                "destructive": meta.destructive,
-                                "idempotent": meta.idempotent,
-                            })
-                        })
+                        .map(|op| ActionSummary::of(*op))
                         .collect();
                     write_json(
                         &mut out,
                         &json!({
-                            "display_name": resource.display_name(),
-                            "name": resource.name(),
+                            "resource": resource.name(),
+                            "resource_display": resource.display_name(),
                             "actions": actions,
                         }),
                     )?;
