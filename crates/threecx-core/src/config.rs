@@ -49,6 +49,10 @@ pub const DEFAULT_TOKEN_BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 /// Default most token requests per rolling minute once they fail (see
 /// [`ConfigBuilder::token_requests_per_minute`]).
 pub const DEFAULT_TOKEN_REQUESTS_PER_MINUTE: u32 = 6;
+/// The default of [`ConfigBuilder::max_response_bytes`]: most bytes of a successful answer
+/// held in memory (a page of JSON, a small file). Larger pages are refused with a clear error:
+/// page with `$top`; large files go through [`crate::Client::download_to`].
+pub const MAX_RESPONSE_BODY: usize = 128 * 1024 * 1024;
 /// Longest wait for the lock of the token cache file (see [`ConfigBuilder::token_cache_dir`]):
 /// another process holds it while it fetches a token, normally for well under a second. After
 /// this long (or the timeout plus the connect timeout, if shorter) the call goes on with a token
@@ -352,7 +356,7 @@ impl Default for ConfigBuilder {
             call_timeout: None,
             token_cache_dir: None,
             isolated_token_cache: false,
-            max_response_bytes: crate::client::MAX_RESPONSE_BODY,
+            max_response_bytes: MAX_RESPONSE_BODY,
         }
     }
 }

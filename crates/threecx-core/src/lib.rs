@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod config;
+mod download;
 pub mod error;
 pub mod literal;
 mod paginate;
@@ -18,6 +19,7 @@ pub mod response;
 mod retry;
 mod token;
 mod token_file;
+mod wire;
 
 pub use client::{Client, DownloadInfo, DownloadStream};
 pub use config::{Config, ConfigBuilder, ExpiresInUnit};

@@ -16,12 +16,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::client::{Answer, Client};
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::request::{pointer, Location, Method, PreparedRequest, RequestTemplate, ResponseKind};
 use crate::response::Response;
 use crate::retry::Fault;
 use crate::token::Token;
+use crate::wire::{excerpt, Answer};
 
 const TOP: &str = "$top";
 const SKIP: &str = "$skip";
@@ -276,7 +277,7 @@ pub(crate) fn resolve_next_link(api_root: &str, link: &str) -> Result<(String, S
             "points outside the API root ({}): {}; not followed, so that the access token is \
              not sent there",
             root_path,
-            crate::client::excerpt(url.path().as_bytes())
+            excerpt(url.path().as_bytes())
         ))
     };
     let Some(rest) = url.path().strip_prefix(root_path) else {

@@ -26,10 +26,10 @@ use reqwest::header::{HeaderValue, ACCEPT};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::client::{excerpt, map_send_error, not_sent, parse_error_body, redact};
 use crate::config::{Config, ExpiresInUnit, Redacted, TOKEN_CACHE_LOCK_WAIT};
-use crate::error::{ApiErrorDetail, Error, Result};
+use crate::error::{ApiErrorDetail, Error};
 use crate::token_file::{self, LockedFile, Record, StoredError, StoredFailures, StoredToken};
+use crate::wire::{excerpt, map_send_error, parse_error_body, redact, Phase, Reach, SendError};
 
 /// Lifetime assumed when the answer gives neither a JWT `exp` nor a usable `expires_in`: short,
 /// so a wrong guess costs little (a 401 also triggers one refresh).
@@ -48,8 +48,6 @@ pub(crate) const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(30);
 
 /// What [`ExpiresInUnit::Auto`] still reads as minutes: 3CX before 20.0.9 sent `60`.
 const AUTO_MINUTES_MAX: u64 = 60;
-
-pub(crate) const DURING_TOKEN: &str = "requesting an access token";
 
 /// Most bytes of a token endpoint's answer read: 64 KiB. A token answer is about 1-2 KiB (the
 /// token has to fit in an `Authorization` header, which servers cap at 8-16 KiB); an error
@@ -142,7 +140,7 @@ struct RefreshState {
 struct Failure {
     /// Its number in `TokenCache::completed`.
     completion: u64,
-    error: Error,
+    error: SendError,
 }
 
 /// The token backoff: failed token requests (that reached the PBX) in a row, and when the recent
@@ -290,7 +288,11 @@ impl TokenCache {
     /// asks during the token backoff (with a note saying when the next request goes out); the
     /// old token is still handed out while it has not expired (a token past its refresh time is
     /// usually still good).
-    pub(crate) async fn get(&self, http: &reqwest::Client, config: &Config) -> Result<Arc<Token>> {
+    pub(crate) async fn get(
+        &self,
+        http: &reqwest::Client,
+        config: &Config,
+    ) -> std::result::Result<Arc<Token>, SendError> {
         if let Some(t) = self.fresh() {
             return Ok(t);
         }
@@ -360,7 +362,7 @@ impl TokenCache {
                 }
                 let last = match (&stored_error, &state.last_failure) {
                     (Some(stored), _) => from_stored(stored),
-                    (None, Some(failure)) => failure.error.clone(),
+                    (None, Some(failure)) => failure.error.error.clone(),
                     (None, None) => Error::Auth {
                         status: None,
                         message: "earlier token requests failed".to_owned(),
@@ -372,7 +374,7 @@ impl TokenCache {
                     failures = state.backoff.consecutive,
                     "token endpoint backoff: not sending a token request"
                 );
-                return Err(backing_off(last, wait, state.backoff.consecutive));
+                return Err(backing_off(last, wait, state.backoff.consecutive).into());
             }
         }
 
@@ -421,10 +423,10 @@ impl TokenCache {
                 Ok(token)
             }
             Err(e) => {
-                tracing::debug!(error = %e, "token request failed");
+                tracing::debug!(error = %e.error, "token request failed");
                 // A request that never reached the PBX is no failed login: no backoff for it
                 // (the retry loop of the call decides whether to try again).
-                if !not_sent(&e) {
+                if e.reach == Reach::MaybeSent {
                     let now_ms = unix_ms();
                     state.backoff = std::mem::take(&mut state.backoff).sanitized(now_ms);
                     state.backoff.record_failure(now_ms);
@@ -436,7 +438,7 @@ impl TokenCache {
                                 token: None,
                                 failures: Some(StoredFailures {
                                     backoff: state.backoff.clone(),
-                                    error: to_stored(&e),
+                                    error: to_stored(&e.error),
                                 }),
                             },
                         );
@@ -579,7 +581,7 @@ fn backing_off(error: Error, wait: Duration, failures: u32) -> Error {
             message: message + &note,
         },
         Error::Timeout { after, .. } => Error::Transport {
-            during: DURING_TOKEN,
+            during: Phase::Token.text(),
             message: format!("timed out after {after:?}{note}"),
             maybe_sent: true,
         },
@@ -624,7 +626,7 @@ fn from_stored(stored: &StoredError) -> Error {
             message,
         },
         _ => Error::Transport {
-            during: DURING_TOKEN,
+            during: Phase::Token.text(),
             message,
             maybe_sent: true,
         },
@@ -650,7 +652,10 @@ struct Fetched {
 }
 
 /// `POST /connect/token` with the client credentials, form-encoded.
-async fn fetch_token(http: &reqwest::Client, config: &Config) -> Result<Fetched> {
+async fn fetch_token(
+    http: &reqwest::Client,
+    config: &Config,
+) -> std::result::Result<Fetched, SendError> {
     let secret = config.client_secret().expose_secret();
     let form = [
         ("client_id", config.client_id()),
@@ -664,7 +669,7 @@ async fn fetch_token(http: &reqwest::Client, config: &Config) -> Result<Fetched>
         .form(&form)
         .send()
         .await
-        .map_err(|e| map_send_error(e, config, DURING_TOKEN))?;
+        .map_err(|e| map_send_error(e, config, Phase::Token))?;
     let status = response.status();
     let location = response
         .headers()
@@ -681,7 +686,7 @@ async fn fetch_token(http: &reqwest::Client, config: &Config) -> Result<Fetched>
         let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| map_send_error(e, config, DURING_TOKEN))?
+            .map_err(|e| map_send_error(e, config, Phase::Token))?
         else {
             break;
         };
@@ -699,17 +704,16 @@ async fn fetch_token(http: &reqwest::Client, config: &Config) -> Result<Fetched>
     );
 
     if !status.is_success() {
-        return Err(token_endpoint_error(
-            status.as_u16(),
-            &body,
-            location.as_deref(),
-            secret,
-        ));
+        return Err(
+            token_endpoint_error(status.as_u16(), &body, location.as_deref(), secret).into(),
+        );
     }
 
-    let decode = |message: &str| Error::Decode {
-        what: "the token answer of /connect/token".to_owned(),
-        message: message.to_owned(),
+    let decode = |message: &str| {
+        SendError::new(Error::Decode {
+            what: "the token answer of /connect/token".to_owned(),
+            message: message.to_owned(),
+        })
     };
     if oversized {
         return Err(decode(
