@@ -145,7 +145,7 @@ impl Client {
 
     /// The full URL `req` would be sent to (for dry runs and logs).
     pub fn url_of(&self, req: &PreparedRequest) -> String {
-        format!("{}{}", self.inner.config.api_root(), req.path_and_query)
+        self.inner.config.root().url_of(req)
     }
 
     /// How many token requests have been sent for this client's PBX and client ID, by this and

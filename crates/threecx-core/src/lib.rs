@@ -8,6 +8,7 @@
 //! anti-hacking rules never block the caller's IP; the rules are in `RELIABILITY.md` at the root
 //! of the repository, the settings on [`ConfigBuilder`].
 
+mod api_root;
 pub mod client;
 pub mod config;
 mod download;
@@ -21,6 +22,7 @@ mod token;
 mod token_file;
 mod wire;
 
+pub use api_root::ApiRoot;
 pub use client::{Client, DownloadInfo, DownloadStream};
 pub use config::{Config, ConfigBuilder, ExpiresInUnit};
 pub use error::{ApiErrorDetail, Error, Result};

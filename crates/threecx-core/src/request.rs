@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::api_root::ApiRoot;
 use crate::error::{Error, Result};
 use crate::literal::{encode_path_literal, encode_query_value, Literal};
 
@@ -223,6 +224,14 @@ impl PreparedRequest {
             return Err(too_long("", self.path_and_query.len()));
         }
         Ok(())
+    }
+}
+
+// Here rather than in api_root.rs, so that the API root does not depend on requests.
+impl ApiRoot {
+    /// The full URL `req` is sent to: the API root followed by its path and query.
+    pub fn url_of(&self, req: &PreparedRequest) -> String {
+        self.join(&req.path_and_query)
     }
 }
 
