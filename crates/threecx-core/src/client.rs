@@ -611,12 +611,12 @@ fn outcome_unknown(req: &PreparedRequest, error: Error, fault: Fault) -> Error {
 
 /// A failed exchange: not sent, lost after sending, or final (e.g. an answer over the cap).
 pub(crate) fn exchange_fault(failed: SendError) -> Box<(Error, Fault)> {
-    let fault = match (failed.reach, &failed.error) {
+    let fault = match (failed.reach, &*failed.error) {
         (Reach::NotSent, _) => Fault::NotSent,
         (_, Error::Timeout { .. } | Error::Transport { .. }) => Fault::Lost,
         _ => Fault::Final,
     };
-    Box::new((failed.error, fault))
+    Box::new((*failed.error, fault))
 }
 
 /// A failed token request: when it never reached the PBX the call may try again; otherwise the
@@ -626,7 +626,7 @@ fn token_fault(failed: SendError) -> Box<(Error, Fault)> {
         Reach::NotSent => Fault::NotSent,
         Reach::MaybeSent => Fault::Token,
     };
-    Box::new((failed.error, fault))
+    Box::new((*failed.error, fault))
 }
 
 /// The [`Decoder`] of [`Client::send`]. A 2xx that cannot be what was asked for (invalid JSON,

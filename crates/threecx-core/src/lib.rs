@@ -19,7 +19,6 @@ pub mod request;
 pub mod response;
 mod retry;
 mod token;
-mod token_file;
 mod wire;
 
 pub use api_root::ApiRoot;

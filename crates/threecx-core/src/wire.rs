@@ -61,7 +61,8 @@ pub(crate) enum Reach {
 /// error's text later.
 #[derive(Debug, Clone)]
 pub(crate) struct SendError {
-    pub(crate) error: Error,
+    /// Boxed: failures are the rare path and the error is large.
+    pub(crate) error: Box<Error>,
     pub(crate) reach: Reach,
 }
 
@@ -74,7 +75,10 @@ impl SendError {
             } => Reach::NotSent,
             _ => Reach::MaybeSent,
         };
-        SendError { error, reach }
+        SendError {
+            error: Box::new(error),
+            reach,
+        }
     }
 }
 
@@ -371,7 +375,10 @@ pub(crate) fn map_send_error(e: reqwest::Error, config: &Config, during: Phase) 
             maybe_sent: !connect,
         }
     };
-    SendError { error, reach }
+    SendError {
+        error: Box::new(error),
+        reach,
+    }
 }
 
 /// An error and its sources on one line (reqwest's own text is often just "error sending
