@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::StatusCode;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -18,7 +18,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use crate::config::Config;
 use crate::download::{capped_error_answer, local_write, TRANSFER_LIMIT};
 use crate::error::{Error, Result};
-use crate::request::{pointer, Method, PreparedRequest};
+use crate::request::{header, Method, PreparedRequest};
 use crate::response::Response;
 use crate::retry::{parse_retry_after, Decision, Fault, Policy, RetryBudget, TRANSIENT_STATUSES};
 use crate::token::{shared_cache, Token, TokenCache};
@@ -332,29 +332,23 @@ impl Client {
         }
     }
 
-    /// The HTTP request for `req`: method, URL, bearer token, `Accept`, its extra headers and
-    /// JSON body. The time limit is the caller's.
+    /// The HTTP request for `req`: method, URL, bearer token, `headers` (from [`extra_headers`])
+    /// and the body. The time limit is the caller's.
     fn request_builder(
         &self,
         req: &PreparedRequest,
         url: &str,
         headers: &HeaderMap,
         token: &Token,
-        accept: &'static str,
     ) -> reqwest::RequestBuilder {
         let mut builder = self
             .inner
             .http
             .request(reqwest_method(req.method), url)
             .header(AUTHORIZATION, token.authorization())
-            .header(ACCEPT, accept);
-        if !headers.is_empty() {
-            builder = builder.headers(headers.clone());
-        }
+            .headers(headers.clone());
         if let Some(body) = &req.body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
+            builder = builder.body(body.clone());
         }
         builder
     }
@@ -390,7 +384,9 @@ impl Client {
     /// this returns; none after.
     pub async fn download(&self, req: &PreparedRequest) -> Result<DownloadStream> {
         let url = self.url_of(req);
-        let headers = extra_headers(req)?;
+        // A file of whatever type the PBX has, whatever a JSON action's template says.
+        let mut headers = extra_headers(req)?;
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
         let config = &self.inner.config;
         let limit = config.timeout();
         let mut attempt = 1;
@@ -403,7 +399,7 @@ impl Client {
                 Err(failed) => return Err(failed.0),
             };
             let builder = self
-                .request_builder(req, &url, &headers, &token, "*/*")
+                .request_builder(req, &url, &headers, &token)
                 .timeout(TRANSFER_LIMIT);
             let sent = match tokio::time::timeout(limit, builder.send()).await {
                 Ok(Ok(response)) => Ok(response),
@@ -470,7 +466,7 @@ impl Client {
             }
         };
         let builder = self
-            .request_builder(req, url, headers, token, "application/json")
+            .request_builder(req, url, headers, token)
             .timeout(limit);
 
         let started = Instant::now();
@@ -532,22 +528,17 @@ fn reqwest_method(m: Method) -> reqwest::Method {
     }
 }
 
-/// The request's own headers (e.g. `If-Match`); never its own `Authorization`. Every send path
-/// calls this before any I/O, so it also refuses a request too long to send
-/// ([`PreparedRequest::check_length`]) as invalid input, not as a network error after retries.
+/// The headers of `req` as sent ([`PreparedRequest::headers_to_send`]: never its own
+/// `Authorization`). Every send path calls this before any I/O, so it also refuses a request
+/// too long to send ([`PreparedRequest::check_length`]) or with a header HTTP refuses as
+/// invalid input, not as a network error after retries.
 fn extra_headers(req: &PreparedRequest) -> Result<HeaderMap> {
     req.check_length()?;
-    let mut map = HeaderMap::with_capacity(req.headers.len());
-    for (name, value) in &req.headers {
-        let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Error::invalid(pointer(name), "a valid HTTP header name"))?;
-        if header == AUTHORIZATION {
-            continue;
-        }
-        let value = HeaderValue::from_str(value).map_err(|_| {
-            Error::invalid(pointer(name), "a header value of visible ASCII characters")
-        })?;
-        map.append(header, value);
+    let headers = req.headers_to_send();
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let (name, value) = header(name, value)?;
+        map.append(name, value);
     }
     Ok(map)
 }

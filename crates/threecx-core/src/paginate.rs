@@ -225,8 +225,10 @@ impl<T: DeserializeOwned> Pager<T> {
                     .to_owned(),
             });
         }
-        // Same headers as the original request (e.g. a Prefer header), no body: a GET.
-        let headers = self.template.build(&self.input)?.headers;
+        // Same headers as the original request (e.g. a Prefer header), no body: a GET, so no
+        // Content-Type either.
+        let mut headers = self.template.build(&self.input)?.headers;
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
         let req = PreparedRequest {
             method: Method::Get,
             path_and_query: relative,
