@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 
-use crate::config::{
-    Config, ConfigBuilder, ExpiresInUnit, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_URL,
-    MAX_DURATION_SETTING,
+use crate::config::builder::ConfigBuilder;
+use crate::config::settings::{
+    Config, ExpiresInUnit, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_URL, MAX_DURATION_SETTING,
 };
 use crate::error::{Error, Result};
 
