@@ -126,8 +126,20 @@ async fn echoing_token_endpoint(
 /// An answer of the token endpoint: name, status, content type, body, `Location`.
 type EchoCase = (&'static str, u16, &'static str, String, Option<String>);
 
-/// Answers quoting the token request with `secret` in it, in every encoding servers use.
-fn echo_cases(secret: &str) -> Vec<EchoCase> {
+/// The secret as servers echo it: in a form body, percent-encoded (upper and lower hex, twice),
+/// JSON-, .NET- and HTML-escaped; and padding that makes an excerpt end inside it.
+struct Forms {
+    form: String,
+    pct: String,
+    pct_lower: String,
+    json_escaped: String,
+    dotnet_escaped: String,
+    html: String,
+    double: String,
+    padding: String,
+}
+
+fn forms(secret: &str) -> Forms {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     let form: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", "echo")
@@ -168,6 +180,30 @@ fn echo_cases(secret: &str) -> Vec<EchoCase> {
     let double = utf8_percent_encode(&pct, NON_ALPHANUMERIC).to_string();
     // The excerpt of a non-JSON answer ends at 300 characters: right inside the secret.
     let padding = "x".repeat(300 - " client_secret=s3cr3t%2B".len());
+    Forms {
+        form,
+        pct,
+        pct_lower,
+        json_escaped,
+        dotnet_escaped,
+        html,
+        double,
+        padding,
+    }
+}
+
+/// Answers quoting the token request with `secret` in it, in every encoding servers use.
+fn echo_cases(secret: &str) -> Vec<EchoCase> {
+    let Forms {
+        form,
+        pct,
+        pct_lower,
+        json_escaped,
+        dotnet_escaped,
+        html,
+        double,
+        padding,
+    } = forms(secret);
     vec![
         (
             "form echoed as text",
