@@ -284,7 +284,7 @@ impl ConfigBuilder {
     /// the file never contain the secret; the file holds the access token and its expiry, and
     /// the state of the token backoff). The folder is created with mode 0700 and the file with
     /// 0600; processes take an advisory lock on the file while they read it and fetch a token,
-    /// and wait at most [`TOKEN_CACHE_LOCK_WAIT`] (5 s) for another process to let go of it
+    /// and wait at most [`TOKEN_CACHE_LOCK_WAIT`](crate::config::TOKEN_CACHE_LOCK_WAIT) (5 s) for another process to let go of it
     /// (then the call goes on with a token in memory, and a warning is logged). A corrupt file
     /// is ignored and replaced. The folder should be private to the user, e.g.
     /// `~/.cache/threecx`: an existing folder other users can write to loses their write

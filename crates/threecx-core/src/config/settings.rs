@@ -20,35 +20,35 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default time allowed to open a connection (TCP and TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time before a token's expiry at which a new one is fetched (capped at 10% of the
-/// token's lifetime, see [`ConfigBuilder::refresh_margin`]).
+/// token's lifetime, see [`ConfigBuilder::refresh_margin`](crate::ConfigBuilder::refresh_margin)).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 /// Default number of attempts per call, the first one included (see
-/// [`ConfigBuilder::max_attempts`]).
+/// [`ConfigBuilder::max_attempts`](crate::ConfigBuilder::max_attempts)).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
-/// Default base of the exponential backoff between attempts (see [`ConfigBuilder::backoff`]).
+/// Default base of the exponential backoff between attempts (see [`ConfigBuilder::backoff`](crate::ConfigBuilder::backoff)).
 pub const DEFAULT_BACKOFF_BASE: Duration = Duration::from_millis(100);
-/// Default cap of the exponential backoff between attempts (see [`ConfigBuilder::backoff`]).
+/// Default cap of the exponential backoff between attempts (see [`ConfigBuilder::backoff`](crate::ConfigBuilder::backoff)).
 pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// Default longest `Retry-After` that is waited for (see [`ConfigBuilder::max_retry_after`]).
+/// Default longest `Retry-After` that is waited for (see [`ConfigBuilder::max_retry_after`](crate::ConfigBuilder::max_retry_after)).
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-/// Default share of successful calls that retries may add (see [`ConfigBuilder::retry_budget`]).
+/// Default share of successful calls that retries may add (see [`ConfigBuilder::retry_budget`](crate::ConfigBuilder::retry_budget)).
 pub const DEFAULT_RETRY_BUDGET_RATIO: f64 = 0.2;
 /// Default number of retries allowed without earlier successes (see
-/// [`ConfigBuilder::retry_budget`]).
+/// [`ConfigBuilder::retry_budget`](crate::ConfigBuilder::retry_budget)).
 pub const DEFAULT_RETRY_BUDGET_FLOOR: u32 = 10;
-/// Default wait after the first failed token request (see [`ConfigBuilder::token_backoff`]).
+/// Default wait after the first failed token request (see [`ConfigBuilder::token_backoff`](crate::ConfigBuilder::token_backoff)).
 pub const DEFAULT_TOKEN_BACKOFF_BASE: Duration = Duration::from_secs(1);
-/// Default longest wait between failed token requests (see [`ConfigBuilder::token_backoff`]).
+/// Default longest wait between failed token requests (see [`ConfigBuilder::token_backoff`](crate::ConfigBuilder::token_backoff)).
 pub const DEFAULT_TOKEN_BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 /// Default most token requests per rolling minute once they fail (see
-/// [`ConfigBuilder::token_requests_per_minute`]).
+/// [`ConfigBuilder::token_requests_per_minute`](crate::ConfigBuilder::token_requests_per_minute)).
 pub const DEFAULT_TOKEN_REQUESTS_PER_MINUTE: u32 = 6;
-/// The default of [`ConfigBuilder::max_response_bytes`]: most bytes of a successful answer
+/// The default of [`ConfigBuilder::max_response_bytes`](crate::ConfigBuilder::max_response_bytes): most bytes of a successful answer
 /// held in memory (a page of JSON, a small file). Larger pages are refused with a clear error:
 /// page with `$top`; large files go through [`crate::Client::download_to`].
 pub const MAX_RESPONSE_BODY: usize = 128 * 1024 * 1024;
-/// Longest wait for the lock of the token cache file (see [`ConfigBuilder::token_cache_dir`]):
+/// Longest wait for the lock of the token cache file (see [`ConfigBuilder::token_cache_dir`](crate::ConfigBuilder::token_cache_dir)):
 /// another process holds it while it fetches a token, normally for well under a second. After
 /// this long (or the timeout plus the connect timeout, if shorter) the call goes on with a token
 /// kept in memory, and a warning is logged, so a stuck process cannot stall every call.
@@ -245,7 +245,7 @@ impl Config {
     }
 
     /// Most bytes of a successful answer held in memory (see
-    /// [`ConfigBuilder::max_response_bytes`]).
+    /// [`ConfigBuilder::max_response_bytes`](crate::ConfigBuilder::max_response_bytes)).
     pub fn max_response_bytes(&self) -> usize {
         self.max_response_bytes
     }
