@@ -10,33 +10,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use percent_encoding::percent_decode_str;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::StatusCode;
-use serde_json::Value;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::config::Config;
-use crate::error::{ApiErrorDetail, Error, Result};
-use crate::request::{pointer, Method, PreparedRequest, ResponseKind};
-use crate::response::{Download, Response};
+use crate::download::{capped_error_answer, local_write, TRANSFER_LIMIT};
+use crate::error::{Error, Result};
+use crate::request::{header, Method, PreparedRequest};
+use crate::response::Response;
 use crate::retry::{parse_retry_after, Decision, Fault, Policy, RetryBudget, TRANSIENT_STATUSES};
 use crate::token::{shared_cache, Token, TokenCache};
+use crate::wire::{
+    decode_response, error_chain, failure, map_send_error, too_large, Answer, Phase, Reach,
+    SendError, MAX_ERROR_BODY,
+};
 
-const DURING_API: &str = "waiting for the PBX";
-
-mod download;
-pub use download::{Download as DownloadStream, DownloadInfo};
-
-/// Most bytes of an error answer read: enough for any OData error; the rest is not waited for.
-const MAX_ERROR_BODY: usize = 64 * 1024;
-/// The default of [`crate::ConfigBuilder::max_response_bytes`]: most bytes of a successful
-/// answer held in memory (a page of JSON, a small file). Larger pages are refused with a clear
-/// error: page with `$top`; large files go through [`Client::download_to`].
-pub const MAX_RESPONSE_BODY: usize = 128 * 1024 * 1024;
-const DURING_CONNECT: &str = "connecting to the PBX";
-const DURING_CALL: &str = "waiting for the PBX across all attempts (call_timeout)";
-/// Longest excerpt of a non-JSON error body put into an error message.
-const EXCERPT_CHARS: usize = 300;
+/// Kept here too, where it always was (`threecx_core::client::MAX_RESPONSE_BODY`).
+pub use crate::config::MAX_RESPONSE_BODY;
+pub use crate::download::{Download as DownloadStream, DownloadInfo};
 
 /// A connection to one PBX with one API client's credentials.
 ///
@@ -152,7 +145,7 @@ impl Client {
 
     /// The full URL `req` would be sent to (for dry runs and logs).
     pub fn url_of(&self, req: &PreparedRequest) -> String {
-        format!("{}{}", self.inner.config.api_root(), req.path_and_query)
+        self.inner.config.root().url_of(req)
     }
 
     /// How many token requests have been sent for this client's PBX and client ID, by this and
@@ -335,35 +328,118 @@ impl Client {
         );
         Error::Timeout {
             after: limit,
-            during: DURING_CALL,
+            during: Phase::Call.text(),
         }
     }
 
-    /// The HTTP request for `req`: method, URL, bearer token, `Accept`, its extra headers and
-    /// JSON body. The time limit is the caller's.
+    /// The HTTP request for `req`: method, URL, bearer token, `headers` (from [`extra_headers`])
+    /// and the body. The time limit is the caller's.
     fn request_builder(
         &self,
         req: &PreparedRequest,
         url: &str,
         headers: &HeaderMap,
         token: &Token,
-        accept: &'static str,
     ) -> reqwest::RequestBuilder {
         let mut builder = self
             .inner
             .http
             .request(reqwest_method(req.method), url)
             .header(AUTHORIZATION, token.authorization())
-            .header(ACCEPT, accept);
-        if !headers.is_empty() {
-            builder = builder.headers(headers.clone());
-        }
+            .headers(headers.clone());
         if let Some(body) = &req.body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
+            builder = builder.body(body.clone());
         }
         builder
+    }
+
+    /// Sends `req` and writes the answer's body to `out` as it arrives (a file of any size in
+    /// constant memory). `Config::timeout` bounds connecting and the wait for the answer's
+    /// headers, and each pause between two reads of the body; the transfer as a whole has no
+    /// limit. An error answer is returned as the same [`Error`] a call gives.
+    pub async fn download_to<W: AsyncWrite + Unpin + ?Sized>(
+        &self,
+        req: &PreparedRequest,
+        out: &mut W,
+    ) -> Result<DownloadInfo> {
+        let mut download = self.download(req).await?;
+        let mut size = 0u64;
+        while let Some(chunk) = download.next_chunk().await? {
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| local_write(e, size))?;
+            size += chunk.len() as u64;
+        }
+        out.flush().await.map_err(|e| local_write(e, size))?;
+        Ok(DownloadInfo {
+            content_type: download.content_type,
+            file_name: download.file_name,
+            size,
+        })
+    }
+
+    /// Sends `req` and returns the file as it arrives, once the PBX has answered with success:
+    /// its type and name first, then [`DownloadStream::next_chunk`] until `None` (for a gateway or any
+    /// other relay that forwards a file without holding it). Retries, where safe, happen before
+    /// this returns; none after.
+    pub async fn download(&self, req: &PreparedRequest) -> Result<DownloadStream> {
+        let url = self.url_of(req);
+        // A file of whatever type the PBX has, whatever a JSON action's template says.
+        let mut headers = extra_headers(req)?;
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        let config = &self.inner.config;
+        let limit = config.timeout();
+        let mut attempt = 1;
+        let mut refreshed = false;
+        loop {
+            // The call's deadline only bounds the phase before the body: token and headers.
+            let deadline = tokio::time::Instant::now() + config.call_timeout();
+            let token = match self.token_until(deadline).await {
+                Ok(t) => t,
+                Err(failed) => return Err(failed.0),
+            };
+            let builder = self
+                .request_builder(req, &url, &headers, &token)
+                .timeout(TRANSFER_LIMIT);
+            let sent = match tokio::time::timeout(limit, builder.send()).await {
+                Ok(Ok(response)) => Ok(response),
+                Ok(Err(e)) => Err(map_send_error(e, config, Phase::Api)),
+                Err(_) => Err(SendError::new(Error::Timeout {
+                    after: limit,
+                    during: Phase::Api.text(),
+                })),
+            };
+            let (error, fault) = match sent {
+                Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !refreshed => {
+                    refreshed = true;
+                    self.inner.tokens.invalidate(&token);
+                    continue;
+                }
+                Ok(response) if response.status().is_success() => {
+                    return Ok(DownloadStream::new(response, limit));
+                }
+                Ok(response) => {
+                    let answer = capped_error_answer(response, limit).await;
+                    let fault = status_fault(&answer);
+                    (failure(req, &answer, token.secret()), fault)
+                }
+                Err(e) => *exchange_fault(e),
+            };
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.inner.policy.decide(
+                fault,
+                req.retry_safe,
+                attempt,
+                remaining,
+                fastrand::f64(),
+            ) {
+                Decision::Retry { delay } if self.inner.budget.try_withdraw() => {
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                _ => return Err(outcome_unknown(req, error, fault)),
+            }
+        }
     }
 
     /// One HTTP exchange: request out, whole answer in.
@@ -374,23 +450,23 @@ impl Client {
         headers: &HeaderMap,
         token: &Token,
         deadline: tokio::time::Instant,
-    ) -> Result<Answer> {
+    ) -> std::result::Result<Answer, SendError> {
         let config = &self.inner.config;
         // The attempt's limit, cut short by the end of the call.
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
-            return Err(self.call_timed_out());
+            return Err(self.call_timed_out().into());
         }
         let limit = config.timeout().min(left);
         let timed_out = |e: reqwest::Error| {
             if e.is_timeout() && !e.is_connect() && limit < config.timeout() {
-                self.call_timed_out()
+                self.call_timed_out().into()
             } else {
-                map_send_error(e, config, DURING_API)
+                map_send_error(e, config, Phase::Api)
             }
         };
         let builder = self
-            .request_builder(req, url, headers, token, "application/json")
+            .request_builder(req, url, headers, token)
             .timeout(limit);
 
         let started = Instant::now();
@@ -405,13 +481,13 @@ impl Client {
             MAX_ERROR_BODY
         };
         if status.is_success() && response.content_length().is_some_and(|n| n > cap as u64) {
-            return Err(too_large(req, cap));
+            return Err(too_large(req, cap).into());
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(timed_out)? {
             if body.len() + chunk.len() > cap {
                 if status.is_success() {
-                    return Err(too_large(req, cap));
+                    return Err(too_large(req, cap).into());
                 }
                 body.extend_from_slice(&chunk[..cap - body.len()]);
                 break;
@@ -434,19 +510,6 @@ impl Client {
     }
 }
 
-/// The error of an answer over [`MAX_RESPONSE_BODY`].
-fn too_large(req: &PreparedRequest, cap: usize) -> Error {
-    Error::Decode {
-        what: format!("{} {}", req.method, req.path_and_query),
-        message: format!(
-            "the answer is larger than {} KiB (max_response_bytes), more than one call holds in \
-             memory: page through a list with $top/$skip (threecx call --all), and save files \
-             with download_to (threecx call --out FILE)",
-            cap / 1024
-        ),
-    }
-}
-
 /// The outcome of one attempt; a failure says what it means for retrying (boxed: failures are
 /// the rare path and the error is large).
 type Attempt<T> = std::result::Result<T, Box<(Error, Fault)>>;
@@ -454,29 +517,6 @@ type Attempt<T> = std::result::Result<T, Box<(Error, Fault)>>;
 /// Turns a successful (2xx) answer into the call's result; an error says whether the answer
 /// was garbled ([`Fault::Lost`]) or just not what was asked for ([`Fault::Final`]).
 pub(crate) type Decoder<T> = fn(&PreparedRequest, Answer, &Token) -> Attempt<T>;
-
-pub(crate) struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    /// The body, when it is a JSON document for a request that expects one: not empty, not a
-    /// 204, not a download, and labelled JSON.
-    pub(crate) fn json_body(&self, req: &PreparedRequest) -> Option<&[u8]> {
-        let labelled_json = self
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(is_json_type);
-        (self.status != StatusCode::NO_CONTENT
-            && !self.body.is_empty()
-            && req.response != ResponseKind::Download
-            && labelled_json)
-            .then_some(self.body.as_slice())
-    }
-}
 
 fn reqwest_method(m: Method) -> reqwest::Method {
     match m {
@@ -488,22 +528,17 @@ fn reqwest_method(m: Method) -> reqwest::Method {
     }
 }
 
-/// The request's own headers (e.g. `If-Match`); never its own `Authorization`. Every send path
-/// calls this before any I/O, so it also refuses a request too long to send
-/// ([`PreparedRequest::check_length`]) as invalid input, not as a network error after retries.
+/// The headers of `req` as sent ([`PreparedRequest::headers_to_send`]: never its own
+/// `Authorization`). Every send path calls this before any I/O, so it also refuses a request
+/// too long to send ([`PreparedRequest::check_length`]) or with a header HTTP refuses as
+/// invalid input, not as a network error after retries.
 fn extra_headers(req: &PreparedRequest) -> Result<HeaderMap> {
     req.check_length()?;
-    let mut map = HeaderMap::with_capacity(req.headers.len());
-    for (name, value) in &req.headers {
-        let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Error::invalid(pointer(name), "a valid HTTP header name"))?;
-        if header == AUTHORIZATION {
-            continue;
-        }
-        let value = HeaderValue::from_str(value).map_err(|_| {
-            Error::invalid(pointer(name), "a header value of visible ASCII characters")
-        })?;
-        map.append(header, value);
+    let headers = req.headers_to_send();
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let (name, value) = header(name, value)?;
+        map.append(name, value);
     }
     Ok(map)
 }
@@ -519,7 +554,7 @@ fn finish<T>(
         decode(req, answer, token)
     } else {
         Err(Box::new((
-            failure(req, &answer, token),
+            failure(req, &answer, token.secret()),
             status_fault(&answer),
         )))
     }
@@ -565,36 +600,24 @@ fn outcome_unknown(req: &PreparedRequest, error: Error, fault: Fault) -> Error {
     }
 }
 
-/// Whether `error` says the request never reached the server (it failed while connecting).
-pub(crate) fn not_sent(error: &Error) -> bool {
-    match error {
-        Error::Transport { maybe_sent, .. } => !maybe_sent,
-        Error::Timeout { during, .. } => *during == DURING_CONNECT,
-        _ => false,
-    }
-}
-
-/// A failed exchange: not sent, lost after sending, or final (e.g. a bad header value).
-fn exchange_fault(error: Error) -> Box<(Error, Fault)> {
-    let fault = if not_sent(&error) {
-        Fault::NotSent
-    } else if matches!(error, Error::Timeout { .. } | Error::Transport { .. }) {
-        Fault::Lost
-    } else {
-        Fault::Final
+/// A failed exchange: not sent, lost after sending, or final (e.g. an answer over the cap).
+pub(crate) fn exchange_fault(failed: SendError) -> Box<(Error, Fault)> {
+    let fault = match (failed.reach, &*failed.error) {
+        (Reach::NotSent, _) => Fault::NotSent,
+        (_, Error::Timeout { .. } | Error::Transport { .. }) => Fault::Lost,
+        _ => Fault::Final,
     };
-    Box::new((error, fault))
+    Box::new((*failed.error, fault))
 }
 
 /// A failed token request: when it never reached the PBX the call may try again; otherwise the
 /// token backoff paces the next request.
-fn token_fault(error: Error) -> Box<(Error, Fault)> {
-    let fault = if not_sent(&error) {
-        Fault::NotSent
-    } else {
-        Fault::Token
+fn token_fault(failed: SendError) -> Box<(Error, Fault)> {
+    let fault = match failed.reach {
+        Reach::NotSent => Fault::NotSent,
+        Reach::MaybeSent => Fault::Token,
     };
-    Box::new((error, fault))
+    Box::new((*failed.error, fault))
 }
 
 /// The [`Decoder`] of [`Client::send`]. A 2xx that cannot be what was asked for (invalid JSON,
@@ -602,438 +625,13 @@ fn token_fault(error: Error) -> Box<(Error, Fault)> {
 /// with a truncated body. Like a lost answer, it is retried where sending again is harmless
 /// (retry_safe) and never otherwise.
 pub(crate) fn success(req: &PreparedRequest, answer: Answer, token: &Token) -> Attempt<Response> {
-    decode_response(req, answer, token).map_err(|e| Box::new((e, Fault::Lost)))
-}
-
-fn decode_response(req: &PreparedRequest, answer: Answer, token: &Token) -> Result<Response> {
-    let status = answer.status.as_u16();
-    if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() {
-        return Ok(Response::Empty { status });
-    }
-    let content_type = answer
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let json_type = content_type.map(is_json_type);
-
-    // An HTML page where an API answer was expected is a proxy's error, login or maintenance
-    // page (the XAPI never answers HTML), not a file to hand to the caller as the result.
-    if req.response != ResponseKind::Download && content_type.is_some_and(is_html_type) {
-        return Err(Error::Decode {
-            what: format!("{} {}", req.method, req.path_and_query),
-            message: format!(
-                "expected JSON, got an HTML page (HTTP {status}), as a proxy or firewall in front \
-                 of the PBX sends; check the PBX URL and what answers on it: {}",
-                redact(&excerpt(&answer.body), token.secret())
-            ),
-        });
-    }
-    let download = |content_type: Option<&str>, bytes: Vec<u8>| {
-        Response::Download(Download {
-            content_type: content_type
-                .unwrap_or("application/octet-stream")
-                .to_owned(),
-            file_name: answer
-                .headers
-                .get(reqwest::header::CONTENT_DISPOSITION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(content_disposition_file_name),
-            bytes,
-        })
-    };
-
-    // The spec types downloads as JSON; the template's kind and the real content type decide.
-    if req.response == ResponseKind::Download || json_type == Some(false) {
-        return Ok(download(content_type, answer.body));
-    }
-    match serde_json::from_slice::<Value>(&answer.body) {
-        Ok(v) => Ok(Response::Json(v)),
-        // No content type at all: whatever it is, it is not JSON.
-        Err(_) if json_type.is_none() => Ok(download(None, answer.body)),
-        Err(e) => Err(Error::Decode {
-            what: format!("{} {}", req.method, req.path_and_query),
-            message: format!("the PBX sent invalid JSON ({e})"),
-        }),
-    }
-}
-
-/// The media type of a `Content-Type` value, parameters dropped (compare it ignoring case).
-fn media_type(content_type: &str) -> &str {
-    content_type.split(';').next().unwrap_or("").trim()
-}
-
-/// `text/html` or `application/xhtml+xml`, with or without parameters.
-fn is_html_type(content_type: &str) -> bool {
-    let media = media_type(content_type);
-    media.eq_ignore_ascii_case("text/html") || media.eq_ignore_ascii_case("application/xhtml+xml")
-}
-
-/// `application/json`, `application/json; odata.metadata=minimal`, `application/problem+json`.
-fn is_json_type(content_type: &str) -> bool {
-    let media = media_type(content_type);
-    media.eq_ignore_ascii_case("application/json")
-        || media.eq_ignore_ascii_case("text/json")
-        || media.len() > 5 && media.as_bytes()[media.len() - 5..].eq_ignore_ascii_case(b"+json")
-}
-
-fn failure(req: &PreparedRequest, answer: &Answer, token: &Token) -> Error {
-    let status = answer.status.as_u16();
-    let parsed = parse_error_body(&answer.body);
-    let server = redact(&parsed.message, token.secret());
-    let method = req.method.as_str();
-    let path = &req.path_and_query;
-    let with_server = |text: String| {
-        if server.is_empty() {
-            text
-        } else {
-            format!("{text}; the PBX said: {server}")
-        }
-    };
-    match status {
-        401 => Error::Auth {
-            status: Some(status),
-            message: with_server(format!(
-                "the PBX rejected a freshly issued access token for {method} {path}"
-            )),
-        },
-        403 => Error::Auth {
-            status: Some(status),
-            message: with_server(format!(
-                "access to {method} {path} is denied: the credentials are valid, but the API \
-                 client's role is too low for this endpoint (some need \"System Owner\")"
-            )),
-        },
-        300..=399 => Error::Api {
-            status,
-            method,
-            path: path.clone(),
-            code: String::new(),
-            message: format!(
-                "the PBX redirected to {}; use the final address as the PBX URL",
-                answer
-                    .headers
-                    .get(reqwest::header::LOCATION)
-                    .map(|l| excerpt(l.as_bytes()))
-                    .unwrap_or_else(|| "an unnamed location".to_owned())
-            ),
-            details: vec![],
-        },
-        _ => Error::Api {
-            status,
-            method,
-            path: path.clone(),
-            code: parsed.code,
-            message: if server.is_empty() {
-                format!(
-                    "HTTP {status} {} with no message",
-                    answer.status.canonical_reason().unwrap_or("")
-                )
-            } else {
-                server
-            },
-            details: parsed
-                .details
-                .into_iter()
-                .map(|d| ApiErrorDetail {
-                    message: redact(&d.message, token.secret()),
-                    ..d
-                })
-                .collect(),
-        },
-    }
-}
-
-/// An error answer's content, as far as it can be understood.
-pub(crate) struct ParsedError {
-    pub(crate) code: String,
-    pub(crate) message: String,
-    pub(crate) details: Vec<ApiErrorDetail>,
-}
-
-/// Reads 3CX's OData error `{"error":{"code","message","details"}}`, an OAuth error
-/// `{"error":"invalid_client","error_description":"..."}`, a bare `{"message":"..."}`, or falls
-/// back to a short excerpt of the body.
-pub(crate) fn parse_error_body(body: &[u8]) -> ParsedError {
-    let mut out = ParsedError {
-        code: String::new(),
-        message: String::new(),
-        details: Vec::new(),
-    };
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").trim().to_owned();
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(obj)) => match obj.get("error") {
-            Some(Value::Object(err)) => {
-                out.code = text(err.get("code"));
-                out.message = text(err.get("message"));
-                if let Some(Value::Array(details)) = err.get("details") {
-                    out.details = details
-                        .iter()
-                        .filter_map(|d| serde_json::from_value(d.clone()).ok())
-                        .collect();
-                }
-            }
-            Some(Value::String(code)) => {
-                out.code = code.trim().to_owned();
-                let description = text(obj.get("error_description"));
-                out.message = if description.is_empty() {
-                    out.code.clone()
-                } else {
-                    format!("{}: {description}", out.code)
-                };
-            }
-            _ => {
-                out.message = text(obj.get("message").or_else(|| obj.get("Message")));
-                if out.message.is_empty() {
-                    out.message = excerpt(body);
-                }
-            }
-        },
-        _ => out.message = excerpt(body),
-    }
-    out
-}
-
-/// At most [`EXCERPT_CHARS`] characters of `body`, whitespace collapsed, for error messages.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    // Enough bytes for the excerpt even with much whitespace; the rest is never looked at.
-    let head = &body[..body.len().min(EXCERPT_CHARS * 8)];
-    let text = String::from_utf8_lossy(head);
-    let collapsed = text
-        .split_whitespace()
-        .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut chars = collapsed.chars();
-    let mut out: String = chars.by_ref().take(EXCERPT_CHARS).collect();
-    if chars.next().is_some() || head.len() < body.len() {
-        out.push('…');
-    }
-    out
-}
-
-/// `text` with every occurrence of `secret` replaced by `[REDACTED]`.
-pub(crate) fn redact(text: &str, secret: &str) -> String {
-    if secret.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(secret, "[REDACTED]")
-    }
-}
-
-/// Maps a reqwest failure. A connect failure means nothing reached the server; any later failure
-/// may come after the server received (and acted on) the request.
-pub(crate) fn map_send_error(e: reqwest::Error, config: &Config, during: &'static str) -> Error {
-    let connect = e.is_connect();
-    if e.is_timeout() {
-        return if connect {
-            Error::Timeout {
-                after: config.connect_timeout(),
-                during: DURING_CONNECT,
-            }
-        } else {
-            Error::Timeout {
-                after: config.timeout(),
-                during,
-            }
-        };
-    }
-    Error::Transport {
-        during: if connect { DURING_CONNECT } else { during },
-        message: error_chain(&e.without_url()),
-        maybe_sent: !connect,
-    }
-}
-
-/// An error and its sources on one line (reqwest's own text is often just "error sending
-/// request"; the cause, e.g. "Connection refused", is further down).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
-/// The file name of a `Content-Disposition` header: `filename*=UTF-8''...` (RFC 6266/8187)
-/// preferred over `filename="..."`. Reduced to its last path component, so a hostile name such as
-/// `../../.bashrc` cannot steer where a caller saves the file.
-pub(crate) fn content_disposition_file_name(header: &str) -> Option<String> {
-    let mut plain = None;
-    let mut extended = None;
-    for param in split_params(header).into_iter().skip(1) {
-        let Some((key, value)) = param.split_once('=') else {
-            continue;
-        };
-        match key.trim().to_ascii_lowercase().as_str() {
-            "filename*" => extended = decode_ext_value(value.trim()),
-            "filename" => plain = Some(unquote(value.trim())),
-            _ => {}
-        }
-    }
-    extended
-        .or(plain)
-        .and_then(|name| sanitize_file_name(&name))
-}
-
-/// Splits on `;` outside double quotes.
-fn split_params(header: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, c) in header.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            ';' if !quoted => {
-                parts.push(&header[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&header[start..]);
-    parts
-}
-
-fn unquote(value: &str) -> String {
-    let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
-        return value.to_owned();
-    };
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(next) = chars.next() {
-                out.push(next);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// `UTF-8''r%C3%A9sum%C3%A9.csv` → `résumé.csv`; ISO-8859-1 is decoded too.
-fn decode_ext_value(value: &str) -> Option<String> {
-    let mut parts = value.splitn(3, '\'');
-    let (charset, _language, encoded) = (parts.next()?, parts.next()?, parts.next()?);
-    let bytes: Vec<u8> = percent_decode_str(encoded).collect();
-    if charset.eq_ignore_ascii_case("utf-8") {
-        String::from_utf8(bytes).ok()
-    } else if charset.eq_ignore_ascii_case("iso-8859-1") {
-        Some(bytes.into_iter().map(char::from).collect())
-    } else {
-        None
-    }
-}
-
-fn sanitize_file_name(name: &str) -> Option<String> {
-    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
-    let clean = clean.trim();
-    if clean.is_empty() || clean == "." || clean == ".." {
-        None
-    } else {
-        Some(clean.to_owned())
-    }
+    decode_response(req, answer, token.secret()).map_err(|e| Box::new((e, Fault::Lost)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn file_names_from_content_disposition() {
-        let f = content_disposition_file_name;
-        assert_eq!(
-            f("attachment; filename=\"calls.csv\"").as_deref(),
-            Some("calls.csv")
-        );
-        assert_eq!(
-            f("attachment; filename=calls.csv").as_deref(),
-            Some("calls.csv")
-        );
-        assert_eq!(
-            f("attachment; filename=\"a.csv\"; filename*=UTF-8''r%C3%A9sum%C3%A9.csv").as_deref(),
-            Some("résumé.csv")
-        );
-        assert_eq!(
-            f("attachment; filename*=utf-8'en'a%20b.zip; filename=\"x.zip\"").as_deref(),
-            Some("a b.zip")
-        );
-        assert_eq!(
-            f("attachment; filename*=ISO-8859-1''caf%E9.txt").as_deref(),
-            Some("café.txt")
-        );
-        assert_eq!(
-            f("attachment; filename=\"semi;colon \\\"q\\\".txt\"").as_deref(),
-            Some("semi;colon \"q\".txt")
-        );
-        assert_eq!(
-            f("attachment; filename=\"../../etc/passwd\"").as_deref(),
-            Some("passwd")
-        );
-        assert_eq!(f("attachment; filename=\"..\"").as_deref(), None);
-        assert_eq!(f("attachment").as_deref(), None);
-        assert_eq!(f("inline; name=x").as_deref(), None);
-    }
-
-    #[test]
-    fn json_content_types() {
-        assert!(is_json_type("application/json"));
-        assert!(is_json_type(
-            "application/json; odata.metadata=minimal; charset=utf-8"
-        ));
-        assert!(is_json_type("application/problem+json"));
-        assert!(!is_json_type("text/csv"));
-        assert!(!is_json_type("application/octet-stream"));
-        assert!(is_html_type("text/html"));
-        assert!(is_html_type("Text/HTML; charset=utf-8"));
-        assert!(is_html_type("application/xhtml+xml"));
-        assert!(!is_html_type("text/csv"));
-        assert!(!is_html_type("application/json"));
-    }
-
-    #[test]
-    fn error_bodies() {
-        let p = parse_error_body(
-            br#"{"error":{"code":"","message":"Number is taken","details":[{"code":"x","message":"m","target":"Number"}]}}"#,
-        );
-        assert_eq!(p.message, "Number is taken");
-        assert_eq!(p.details.len(), 1);
-        assert_eq!(p.details[0].target.as_deref(), Some("Number"));
-
-        let p = parse_error_body(br#"{"error":"invalid_client","error_description":"bad"}"#);
-        assert_eq!(p.code, "invalid_client");
-        assert_eq!(p.message, "invalid_client: bad");
-
-        let p = parse_error_body(br#"{"error":"invalid_client"}"#);
-        assert_eq!(p.message, "invalid_client");
-
-        let long = "<html> ".repeat(200);
-        let p = parse_error_body(long.as_bytes());
-        assert!(
-            p.message.chars().count() <= EXCERPT_CHARS + 1,
-            "{}",
-            p.message
-        );
-        assert!(p.message.ends_with('…'));
-        assert!(p.message.starts_with("<html> <html>"));
-
-        assert_eq!(parse_error_body(b"").message, "");
-    }
-
-    #[test]
-    fn redaction() {
-        assert_eq!(redact("a tok-ABC b", "tok-ABC"), "a [REDACTED] b");
-        assert_eq!(redact("abc", ""), "abc");
-    }
+    use crate::request::{Method, ResponseKind};
 
     #[test]
     fn authorization_header_of_the_request_is_ignored() {

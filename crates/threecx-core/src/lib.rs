@@ -8,8 +8,10 @@
 //! anti-hacking rules never block the caller's IP; the rules are in `RELIABILITY.md` at the root
 //! of the repository, the settings on [`ConfigBuilder`].
 
+mod api_root;
 pub mod client;
 pub mod config;
+mod download;
 pub mod error;
 pub mod literal;
 mod paginate;
@@ -17,8 +19,9 @@ pub mod request;
 pub mod response;
 mod retry;
 mod token;
-mod token_file;
+mod wire;
 
+pub use api_root::ApiRoot;
 pub use client::{Client, DownloadInfo, DownloadStream};
 pub use config::{Config, ConfigBuilder, ExpiresInUnit};
 pub use error::{ApiErrorDetail, Error, Result};

@@ -16,12 +16,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::client::{Answer, Client};
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::request::{pointer, Location, Method, PreparedRequest, RequestTemplate, ResponseKind};
 use crate::response::Response;
 use crate::retry::Fault;
 use crate::token::Token;
+use crate::wire::{excerpt, Answer};
 
 const TOP: &str = "$top";
 const SKIP: &str = "$skip";
@@ -224,8 +225,10 @@ impl<T: DeserializeOwned> Pager<T> {
                     .to_owned(),
             });
         }
-        // Same headers as the original request (e.g. a Prefer header), no body: a GET.
-        let headers = self.template.build(&self.input)?.headers;
+        // Same headers as the original request (e.g. a Prefer header), no body: a GET, so no
+        // Content-Type either.
+        let mut headers = self.template.build(&self.input)?.headers;
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
         let req = PreparedRequest {
             method: Method::Get,
             path_and_query: relative,
@@ -276,7 +279,7 @@ pub(crate) fn resolve_next_link(api_root: &str, link: &str) -> Result<(String, S
             "points outside the API root ({}): {}; not followed, so that the access token is \
              not sent there",
             root_path,
-            crate::client::excerpt(url.path().as_bytes())
+            excerpt(url.path().as_bytes())
         ))
     };
     let Some(rest) = url.path().strip_prefix(root_path) else {

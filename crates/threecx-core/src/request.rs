@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::api_root::ApiRoot;
 use crate::error::{Error, Result};
 use crate::literal::{encode_path_literal, encode_query_value, Literal};
 
@@ -88,13 +89,22 @@ pub struct RequestTemplate {
     pub retry_safe: bool,
 }
 
+/// The media type of every request body and of the answers asked for.
+pub const JSON_MEDIA_TYPE: &str = "application/json";
+
 /// A request ready to send; relative to the API root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedRequest {
     pub method: Method,
     /// Path and query, percent-encoded: `/Users(Number='100')?$select=Id,Number`.
     pub path_and_query: String,
-    /// Extra headers (e.g. `If-Match`); authorization is added by the client.
+    /// The headers sent with the request: from [`RequestTemplate::build`], `Accept:
+    /// application/json`, `Content-Type: application/json` when there is a body, and the
+    /// action's own (e.g. `If-Match`). The client adds only `Authorization` (an `Authorization`
+    /// here is never sent) and its configured `User-Agent`
+    /// ([`crate::ConfigBuilder::user_agent`]); a download ([`crate::Client::download`]) asks
+    /// for `Accept: */*` instead. See [`PreparedRequest::headers_to_send`] for requests put
+    /// together by hand.
     pub headers: Vec<(String, String)>,
     /// JSON body bytes.
     pub body: Option<Vec<u8>>,
@@ -108,7 +118,7 @@ impl RequestTemplate {
     pub fn build(&self, input: &Map<String, Value>) -> Result<PreparedRequest> {
         let (path, mut longest) = self.render_path(input)?;
         let mut path_and_query = path;
-        let mut headers = Vec::new();
+        let mut headers = vec![("Accept".to_owned(), JSON_MEDIA_TYPE.to_owned())];
         let mut body_params = Map::new();
         let mut entity = None;
         let mut first_query = true;
@@ -168,6 +178,9 @@ impl RequestTemplate {
             None if has_body_params => Some(to_json(&Value::Object(body_params))?),
             None => None,
         };
+        if body.is_some() {
+            headers.insert(1, ("Content-Type".to_owned(), JSON_MEDIA_TYPE.to_owned()));
+        }
 
         Ok(PreparedRequest {
             method: self.method,
@@ -216,6 +229,64 @@ impl RequestTemplate {
 }
 
 impl PreparedRequest {
+    /// The headers the client sends with this request, besides `Authorization` and its
+    /// `User-Agent`: [`PreparedRequest::headers`] without any `Authorization`, plus `Accept:
+    /// application/json` and, with a body, `Content-Type: application/json` where they are
+    /// missing (a request put together by hand; [`RequestTemplate::build`] always sets them).
+    pub fn headers_to_send(&self) -> Vec<(&str, &str)> {
+        let has = |name: &str| {
+            self.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        let mut out = Vec::with_capacity(self.headers.len() + 2);
+        if !has("accept") {
+            out.push(("Accept", JSON_MEDIA_TYPE));
+        }
+        if self.body.is_some() && !has("content-type") {
+            out.push(("Content-Type", JSON_MEDIA_TYPE));
+        }
+        out.extend(
+            self.headers
+                .iter()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("authorization"))
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+        );
+        out
+    }
+
+    /// The request as [`crate::Client::execute`] sends it to `root`: method, full URI, every
+    /// header ([`PreparedRequest::headers_to_send`]: all but `Authorization` and the client's
+    /// `User-Agent`) and the body (empty when there is none). For dry runs and logs.
+    ///
+    /// # Panics
+    ///
+    /// When the request could not be sent either: a header name or value, or a path, that HTTP
+    /// refuses (see [`PreparedRequest::try_to_http`]). [`RequestTemplate::build`] never makes
+    /// such a request.
+    pub fn to_http(&self, root: &ApiRoot) -> http::Request<Vec<u8>> {
+        match self.try_to_http(root) {
+            Ok(request) => request,
+            Err(e) => panic!("PreparedRequest::to_http: {e}"),
+        }
+    }
+
+    /// [`PreparedRequest::to_http`], with a request HTTP refuses reported as the
+    /// [`Error::InvalidInput`] the client would give for it.
+    pub fn try_to_http(&self, root: &ApiRoot) -> Result<http::Request<Vec<u8>>> {
+        self.check_length()?;
+        let uri = http::Uri::try_from(root.url_of(self))
+            .map_err(|e| Error::invalid("", format!("a request path that is a valid URI ({e})")))?;
+        let mut request = http::Request::new(self.body.clone().unwrap_or_default());
+        *request.method_mut() = http::Method::from_bytes(self.method.as_str().as_bytes())
+            .expect("Method::as_str is a valid HTTP method");
+        *request.uri_mut() = uri;
+        for (name, value) in self.headers_to_send() {
+            let (name, value) = header(name, value)?;
+            request.headers_mut().append(name, value);
+        }
+        Ok(request)
+    }
     /// Refuses a path and query longer than [`MAX_PATH_AND_QUERY_BYTES`] (for requests put
     /// together by hand; [`RequestTemplate::build`] already checks, naming the field).
     pub fn check_length(&self) -> Result<()> {
@@ -223,6 +294,14 @@ impl PreparedRequest {
             return Err(too_long("", self.path_and_query.len()));
         }
         Ok(())
+    }
+}
+
+// Here rather than in api_root.rs, so that the API root does not depend on requests.
+impl ApiRoot {
+    /// The full URL `req` is sent to: the API root followed by its path and query.
+    pub fn url_of(&self, req: &PreparedRequest) -> String {
+        self.join(&req.path_and_query)
     }
 }
 
@@ -272,6 +351,15 @@ fn query_text(name: &str, value: &Value) -> Result<String> {
             "a string, number, boolean or list of strings",
         )),
     }
+}
+
+/// A header as HTTP types it, or the [`Error::InvalidInput`] saying which header is wrong.
+pub(crate) fn header(name: &str, value: &str) -> Result<(http::HeaderName, http::HeaderValue)> {
+    let header = http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::invalid(pointer(name), "a valid HTTP header name"))?;
+    let value = http::HeaderValue::from_str(value)
+        .map_err(|_| Error::invalid(pointer(name), "a header value of visible ASCII characters"))?;
+    Ok((header, value))
 }
 
 /// JSON pointer of a top-level input key (`~` and `/` escaped per RFC 6901).

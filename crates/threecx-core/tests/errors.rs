@@ -250,19 +250,8 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
 
 /// Every kind of failure, with a server that echoes the secret and the token back: none of it
 /// shows in errors, `Debug` output or trace-level logs.
-#[tokio::test]
-async fn secrets_never_show() {
-    let logs = Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let mut errors: Vec<Error> = Vec::new();
-
-    // 1. The token endpoint refuses the credentials and quotes the secret back.
+/// The token endpoint refuses the credentials and quotes the secret back.
+async fn token_endpoint_quoting_the_secret() -> Error {
     let pbx = server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
@@ -288,9 +277,12 @@ async fn secrets_never_show() {
         "{err:?}"
     );
     assert!(err.to_string().contains("[REDACTED]"), "{err}");
-    errors.push(err);
+    err
+}
 
-    // 2-4. With a token: 401 twice, a 500 quoting the token, invalid JSON.
+/// With a token: 401 twice, a 500 quoting the token, invalid JSON.
+async fn api_errors_quoting_the_token() -> Vec<Error> {
+    let mut errors = Vec::new();
     let pbx = server().await;
     token_mock(TOKEN, 2).mount(&pbx).await;
     Mock::given(method("GET"))
@@ -338,7 +330,11 @@ async fn secrets_never_show() {
     assert_no_secrets_in(&format!("{api:?}"));
     assert_no_secrets_in(&format!("{:?}", api.config()));
 
-    // 5. Nobody listening.
+    errors
+}
+
+/// Nobody listening.
+async fn nobody_listening() -> Error {
     let api = Client::new(
         Config::builder()
             .base_url(format!("http://127.0.0.1:{}", closed_port()))
@@ -348,9 +344,27 @@ async fn secrets_never_show() {
             .unwrap(),
     )
     .unwrap();
+    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
     let err = api.execute(&req).await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
-    errors.push(err);
+    err
+}
+
+#[tokio::test]
+async fn secrets_never_show() {
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut errors: Vec<Error> = Vec::new();
+
+    errors.push(token_endpoint_quoting_the_secret().await);
+    errors.extend(api_errors_quoting_the_token().await);
+    errors.push(nobody_listening().await);
 
     for err in &errors {
         assert_no_secrets(err);

@@ -13,8 +13,8 @@
 //! the file, plant a record or hold its lock) loses their write permission if it is ours and not
 //! a shared sticky folder like `/tmp`; otherwise it is not used (the token stays in memory). A
 //! lock another process holds longer than [`crate::config::TOKEN_CACHE_LOCK_WAIT`] (5 s) is
-//! given up on, with a warning: the call goes on with a token in memory. Anything unreadable is ignored and replaced, and nothing read is
-//! trusted further than a token can live or a backoff can last: expiries are capped at
+//! given up on, with a warning: the call goes on with a token in memory. Anything unreadable is
+//! ignored and replaced, and nothing read is trusted further than a token can live or a backoff can last: expiries are capped at
 //! `MAX_TOKEN_LIFETIME` (a day), failure times in the future count as now (and are written back
 //! so), so a planted or stale record delays token requests by at most the configured
 //! `token_backoff_max` (or the minute of `token_requests_per_minute`).
@@ -28,7 +28,10 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::Config;
+use crate::config::{Config, Redacted};
+use crate::error::Error;
+use crate::token::backoff::Backoff;
+use crate::wire::Phase;
 
 /// Format of the file; another number is treated like a corrupt file (replaced).
 const VERSION: u32 = 1;
@@ -62,7 +65,7 @@ pub(crate) struct StoredToken {
 impl std::fmt::Debug for StoredToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoredToken")
-            .field("access_token", &crate::config::Redacted)
+            .field("access_token", &Redacted)
             .field("expires_at_ms", &self.expires_at_ms)
             .finish()
     }
@@ -71,17 +74,78 @@ impl std::fmt::Debug for StoredToken {
 /// The token backoff and the error that started it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct StoredFailures {
-    pub(crate) backoff: crate::token::Backoff,
+    pub(crate) backoff: Backoff,
     pub(crate) error: StoredError,
 }
 
 /// A token endpoint error, secret already scrubbed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct StoredError {
-    /// `auth`, `api`, `decode` or `network`.
-    pub(crate) kind: String,
-    pub(crate) status: Option<u16>,
-    pub(crate) message: String,
+    kind: StoredKind,
+    status: Option<u16>,
+    message: String,
+}
+
+/// Which error it was; in the file as `auth`, `api`, `decode` or `network`. Any other text (a
+/// newer or a planted file) reads as `network`, the kind that claims least.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum StoredKind {
+    Auth,
+    Api,
+    Decode,
+    #[serde(other)]
+    Network,
+}
+
+impl StoredError {
+    /// `error` as kept in the token file.
+    pub(crate) fn from_error(error: &Error) -> StoredError {
+        let (kind, status, message) = match error {
+            Error::Auth { status, message } => (StoredKind::Auth, *status, message.clone()),
+            Error::Api {
+                status, message, ..
+            } => (StoredKind::Api, Some(*status), message.clone()),
+            Error::Decode { message, .. } => (StoredKind::Decode, None, message.clone()),
+            Error::Transport { message, .. } => (StoredKind::Network, None, message.clone()),
+            Error::Timeout { after, .. } => (
+                StoredKind::Network,
+                None,
+                format!("timed out after {after:?}"),
+            ),
+            other => (StoredKind::Network, None, other.to_string()),
+        };
+        StoredError {
+            kind,
+            status,
+            message,
+        }
+    }
+
+    /// The error another process recorded.
+    pub(crate) fn to_error(&self) -> Error {
+        let message = self.message.clone();
+        match (self.kind, self.status) {
+            (StoredKind::Auth, status) => Error::Auth { status, message },
+            (StoredKind::Api, Some(status)) => Error::Api {
+                status,
+                method: "POST",
+                path: "/connect/token".to_owned(),
+                code: String::new(),
+                message,
+                details: vec![],
+            },
+            (StoredKind::Decode, _) => Error::Decode {
+                what: "the token answer of /connect/token".to_owned(),
+                message,
+            },
+            (StoredKind::Api | StoredKind::Network, _) => Error::Transport {
+                during: Phase::Token.text(),
+                message,
+                maybe_sent: true,
+            },
+        }
+    }
 }
 
 /// The cache file name for `config`: `token-<sha256 hex>.json`.
@@ -314,6 +378,39 @@ mod tests {
         assert!(!a.contains("s3cr3t"), "{a}");
         assert_eq!(a, file_name(&config("s3cr3t-XYZ")));
         assert_ne!(a, file_name(&config("other")));
+    }
+
+    #[test]
+    fn stored_errors_keep_their_kind_and_unknown_kinds_read_as_network() {
+        let auth = Error::Auth {
+            status: Some(401),
+            message: "no".into(),
+        };
+        let stored = StoredError::from_error(&auth);
+        let text = serde_json::to_string(&stored).unwrap();
+        assert_eq!(text, r#"{"kind":"auth","status":401,"message":"no"}"#);
+        assert!(matches!(
+            stored.to_error(),
+            Error::Auth {
+                status: Some(401),
+                ..
+            }
+        ));
+        let planted: StoredError =
+            serde_json::from_str(r#"{"kind":"martian","status":null,"message":"m"}"#).unwrap();
+        assert!(matches!(
+            planted.to_error(),
+            Error::Transport {
+                maybe_sent: true,
+                ..
+            }
+        ));
+        let api_without_status: StoredError =
+            serde_json::from_str(r#"{"kind":"api","status":null,"message":"m"}"#).unwrap();
+        assert!(matches!(
+            api_without_status.to_error(),
+            Error::Transport { .. }
+        ));
     }
 
     #[tokio::test]
