@@ -1,5 +1,6 @@
-//! Must-show (f): typed and by-name calls build byte-identical requests, checked both on the
-//! prepared request and on the wire.
+//! Typed and by-name calls build byte-identical requests, checked both on the prepared request
+//! and on the wire; and for the same ten kinds of request, one by-name call validates its input
+//! once and `PreparedCall::to_http` is exactly what the transport sends (minus the token).
 
 mod common;
 
@@ -9,19 +10,38 @@ use threecx_ops::{models, TypedAction};
 use wiremock::matchers::any;
 use wiremock::{Mock, ResponseTemplate};
 
-fn by_name(resource: &str, action: &str, input: &Value) -> PreparedRequest {
-    let registry = threecx_ops::registry();
-    registry
-        .prepare_named(resource, action, input.clone())
-        .and_then(|call| call.into_request())
-        .expect("by-name prepare")
+/// A by-name call: resource and action names as a user types them, and the input.
+struct Named {
+    resource: &'static str,
+    action: &'static str,
+    input: Value,
+}
+
+fn by_name(resource: &'static str, action: &'static str, input: &Value) -> Named {
+    Named {
+        resource,
+        action,
+        input: input.clone(),
+    }
+}
+
+impl Named {
+    fn prepare(&self) -> threecx_registry::PreparedCall<'static> {
+        threecx_ops::registry()
+            .prepare_named(self.resource, self.action, self.input.clone())
+            .expect("by-name prepare")
+    }
+
+    fn request(&self) -> PreparedRequest {
+        self.prepare().into_request().expect("one HTTP request")
+    }
 }
 
 fn typed<A: TypedAction>(action: &A) -> PreparedRequest {
     threecx_ops::prepare(action).expect("typed prepare")
 }
 
-fn cases() -> Vec<(&'static str, PreparedRequest, PreparedRequest)> {
+fn cases() -> Vec<(&'static str, PreparedRequest, Named)> {
     use threecx_ops::{active_calls, purge_settings, report_call_log_data, users};
     let user = models::User {
         number: Some("105".into()),
@@ -168,7 +188,7 @@ fn cases() -> Vec<(&'static str, PreparedRequest, PreparedRequest)> {
 #[test]
 fn prepared_requests_are_identical() {
     for (name, typed, by_name) in cases() {
-        assert_eq!(typed, by_name, "{name}");
+        assert_eq!(typed, by_name.request(), "{name}");
     }
 }
 
@@ -183,7 +203,7 @@ async fn requests_on_the_wire_are_identical() {
     for (name, typed, by_name) in cases() {
         let before = server.received_requests().await.unwrap().len();
         client.execute(&typed).await.expect(name);
-        client.execute(&by_name).await.expect(name);
+        client.execute(&by_name.request()).await.expect(name);
         let requests = server.received_requests().await.unwrap();
         let (a, b) = (&requests[requests.len() - 2], &requests[requests.len() - 1]);
         assert!(requests.len() >= before + 2);
@@ -201,4 +221,82 @@ async fn requests_on_the_wire_are_identical() {
         };
         assert_eq!(headers(a), headers(b), "{name}");
     }
+}
+
+/// Method, URL, body and headers of a request as it arrived (headers sorted, lower-case names),
+/// leaving out the bearer token and what the HTTP stack adds for the connection itself.
+fn as_received(r: &wiremock::Request) -> (String, String, Vec<u8>, Vec<(String, String)>) {
+    let mut headers: Vec<(String, String)> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "authorization" | "host" | "content-length" | "user-agent"
+            )
+        })
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+        .collect();
+    headers.sort();
+    // wiremock rebuilds the URL with a host of its own; the Host header says where it went.
+    let host = r.headers.get("host").unwrap().to_str().unwrap();
+    let path_and_query = &r.url[url::Position::BeforePath..];
+    (
+        r.method.to_string(),
+        format!("http://{host}{path_and_query}"),
+        r.body.clone(),
+        headers,
+    )
+}
+
+fn as_built(r: &http::Request<Vec<u8>>) -> (String, String, Vec<u8>, Vec<(String, String)>) {
+    let mut headers: Vec<(String, String)> = r
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+        .collect();
+    headers.sort();
+    (
+        r.method().to_string(),
+        r.uri().to_string(),
+        r.body().clone(),
+        headers,
+    )
+}
+
+/// Issue 13, must-show (a). A current-thread runtime keeps the whole call on this thread, where
+/// the registry's `test-util` counter counts validations.
+#[tokio::test(flavor = "current_thread")]
+async fn one_validation_per_call_and_to_http_is_what_is_sent() {
+    use threecx_registry::test_util::validations;
+    let server = common::pbx_with_token("tok-one-path").await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let client = common::client_for(&server, "one-path");
+    let root = client.config().root().clone();
+    for (name, _, by_name) in cases() {
+        let before = validations();
+        let call = by_name.prepare().confirm(true);
+        let expected = call.to_http(&root).expect(name);
+        call.send(&client).await.expect(name);
+        assert_eq!(validations() - before, 1, "{name}: validations per call");
+        let requests = server.received_requests().await.unwrap();
+        let sent = requests.last().expect("a request reached the PBX");
+        assert_eq!(as_received(sent), as_built(&expected), "{name}");
+    }
+
+    // The SDK's by-name and typed calls take the same path: one validation each.
+    let before = validations();
+    threecx_ops::registry()
+        .call(&client, "Users", "Get User", json!({"Id": 1}))
+        .await
+        .unwrap();
+    assert_eq!(validations() - before, 1, "Registry::call");
+    let before = validations();
+    threecx_ops::call(&client, &threecx_ops::active_calls::DropCall { id: 7 })
+        .await
+        .unwrap();
+    assert_eq!(validations() - before, 1, "typed call");
 }

@@ -6,8 +6,8 @@ use futures_util::Stream;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use threecx_core::{
-    Client, DownloadInfo, DownloadStream, Error, PreparedRequest, RequestTemplate, Response,
-    ResponseKind, Result,
+    ApiRoot, Client, DownloadInfo, DownloadStream, Error, PreparedRequest, RequestTemplate,
+    Response, ResponseKind, Result,
 };
 use tokio::io::AsyncWrite;
 
@@ -165,6 +165,13 @@ impl<'r> PreparedCall<'r> {
     ) -> Result<DownloadInfo> {
         self.check_confirmed()?;
         client.download_to(self.single_request()?, out).await
+    }
+
+    /// The request as an `http::Request` against `root`: the method, URL, headers and body that
+    /// [`PreparedCall::send`] puts on the wire, minus the bearer token and the client's
+    /// `User-Agent` (dry runs, logs, other HTTP stacks).
+    pub fn to_http(&self, root: &ApiRoot) -> Result<http::Request<Vec<u8>>> {
+        self.single_request()?.try_to_http(root)
     }
 
     /// The request, for callers that send or inspect it themselves.

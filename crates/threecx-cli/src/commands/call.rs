@@ -158,20 +158,13 @@ fn parse_json(text: &str, what: &str) -> CliResult<Value> {
 /// Prints the request that would be sent; sends nothing and needs no credentials.
 fn dry_run(call: PreparedCall<'_>, conn: &Connection, format: Option<CallFormat>) -> CliResult {
     let req = call.into_request()?;
-    let url = format!("{}{}", conn.api_root()?, req.path_and_query);
-    let mut headers = vec![
-        ("Authorization".to_owned(), "Bearer [REDACTED]".to_owned()),
-        ("Accept".to_owned(), "application/json".to_owned()),
-    ];
-    if req.body.is_some() {
-        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-    }
-    headers.extend(
-        req.headers
-            .iter()
-            .filter(|(name, _)| !name.eq_ignore_ascii_case("authorization"))
-            .cloned(),
-    );
+    let url = match conn.root()? {
+        Some(root) => root.url_of(&req),
+        None => format!("{}{}", conn.api_root()?, req.path_and_query),
+    };
+    // The headers the transport sends (the request carries them all), after the token's.
+    let mut headers = vec![("Authorization", "Bearer [REDACTED]")];
+    headers.extend(req.headers_to_send());
     let body = req.body.as_deref().map(String::from_utf8_lossy);
 
     let mut out = std::io::stdout().lock();
@@ -182,7 +175,7 @@ fn dry_run(call: PreparedCall<'_>, conn: &Connection, format: Option<CallFormat>
                 "url": url,
                 "headers": headers
                     .iter()
-                    .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                    .map(|(name, value)| (name.to_string(), Value::String(value.to_string())))
                     .collect::<Map<String, Value>>(),
                 "body": body.as_deref().map(|b| serde_json::from_str::<Value>(b)
                     .unwrap_or_else(|_| Value::String(b.to_owned()))),

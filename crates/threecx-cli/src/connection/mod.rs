@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use threecx_ops::core::config::{
     DEFAULT_CONNECT_TIMEOUT, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_URL,
 };
-use threecx_ops::core::{Config, SecretString};
+use threecx_ops::core::{ApiRoot, Config, SecretString};
 
 use crate::cli::GlobalArgs;
 use crate::exit::{CliError, CliResult};
@@ -212,13 +212,20 @@ impl Connection {
     /// The API root requests go to: `https://pbx.example.com/xapi/v1`; without a URL, the
     /// placeholder `https://<THREECX_URL>/xapi/v1` (for dry runs).
     pub fn api_root(&self) -> CliResult<String> {
-        match &self.url {
-            Some(url) => Ok(placeholder_config(&url.value)
-                .map_err(|e| CliError::from(e).hint(format!("the URL came from {}", url.source)))?
-                .api_root()
-                .to_owned()),
-            None => Ok(format!("https://<{ENV_URL}>/xapi/v1")),
-        }
+        Ok(match self.root()? {
+            Some(root) => root.as_str().to_owned(),
+            None => format!("https://<{ENV_URL}>/xapi/v1"),
+        })
+    }
+
+    /// The PBX's API root, when a URL is set (checked as the client checks it).
+    pub fn root(&self) -> CliResult<Option<ApiRoot>> {
+        let Some(url) = &self.url else {
+            return Ok(None);
+        };
+        ApiRoot::parse(&url.value)
+            .map(Some)
+            .map_err(|e| CliError::from(e).hint(format!("the URL came from {}", url.source)))
     }
 
     /// A validated client configuration; reads the secret.
@@ -322,14 +329,6 @@ fn refuse_userinfo(url: &Setting<String>) -> CliResult<()> {
         ));
     }
     Ok(())
-}
-
-fn placeholder_config(url: &str) -> threecx_ops::core::Result<Config> {
-    Config::builder()
-        .base_url(url)
-        .client_id("-")
-        .client_secret("-")
-        .build()
 }
 
 /// `<platform config dir>/threecx/config.toml` (`~/.config/threecx/config.toml` on Linux).
