@@ -355,6 +355,16 @@ fn query_text(name: &str, value: &Value) -> Result<String> {
 
 /// A header as HTTP types it, or the [`Error::InvalidInput`] saying which header is wrong.
 pub(crate) fn header(name: &str, value: &str) -> Result<(http::HeaderName, http::HeaderValue)> {
+    // The two headers every request carries: static values, no parse or allocation per call.
+    if value == JSON_MEDIA_TYPE {
+        let json = || http::HeaderValue::from_static(JSON_MEDIA_TYPE);
+        if name.eq_ignore_ascii_case("accept") {
+            return Ok((http::header::ACCEPT, json()));
+        }
+        if name.eq_ignore_ascii_case("content-type") {
+            return Ok((http::header::CONTENT_TYPE, json()));
+        }
+    }
     let header = http::HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| Error::invalid(pointer(name), "a valid HTTP header name"))?;
     let value = http::HeaderValue::from_str(value)

@@ -68,3 +68,8 @@ pub mod __private {
     pub use threecx_core;
     pub use threecx_registry;
 }
+
+/// The README's Rust examples, compiled by `cargo test` as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;
