@@ -17,12 +17,13 @@ use threecx_ops::core::{ApiRoot, Config, SecretString};
 use crate::cli::GlobalArgs;
 use crate::exit::{CliError, CliResult};
 
+mod config_file;
 mod definition;
 mod profile;
 mod secret;
 
 use definition::{nonblank, Definition, Places};
-use profile::ConfigFile;
+use config_file::ConfigFile;
 use secret::SecretAt;
 pub use secret::SecretSource;
 
