@@ -10,7 +10,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-use crate::api::query_pairs;
+use crate::form::query_pairs;
 use crate::gen::hash;
 
 struct Issued {

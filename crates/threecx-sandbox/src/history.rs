@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::gen::{hash, mix};
-use crate::seed::person;
+use crate::people::person;
 use crate::time;
 
 /// Sorted, disjoint, non-adjacent half-open index ranges.

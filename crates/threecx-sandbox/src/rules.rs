@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use crate::api::Reply;
+use crate::reply::Reply;
 use crate::entity_sets::Catalog;
 use crate::odata::filter::equal;
 use crate::store::Data;
@@ -358,7 +358,7 @@ mod tests {
     fn the_refusal_has_3cxs_shape() {
         let reply = refuse("Number", Warning::AlreadyInUse);
         assert_eq!(reply.status, 400);
-        let crate::api::ReplyBody::Json(body) = reply.body else {
+        let crate::reply::ReplyBody::Json(body) = reply.body else {
             panic!("JSON")
         };
         assert_eq!(

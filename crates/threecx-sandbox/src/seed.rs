@@ -10,54 +10,10 @@ use crate::config::SeedSizes;
 use crate::entity_sets::{Catalog, SetDef};
 use crate::gen::{self, hash, hash_str};
 use crate::history::Timeline;
+use crate::people::person;
 use crate::rules;
 use crate::store::{Data, Table};
 
-const FIRST: &[&str] = &[
-    "Ada",
-    "Alan",
-    "Grace",
-    "Linus",
-    "Margaret",
-    "Dennis",
-    "Barbara",
-    "Ken",
-    "Frances",
-    "Edsger",
-    "Radia",
-    "Tim",
-    "Hedy",
-    "Niklaus",
-    "Katherine",
-    "John",
-    "Sophie",
-    "Donald",
-    "Joan",
-    "Bjarne",
-];
-const LAST: &[&str] = &[
-    "Lovelace",
-    "Turing",
-    "Hopper",
-    "Torvalds",
-    "Hamilton",
-    "Ritchie",
-    "Liskov",
-    "Thompson",
-    "Allen",
-    "Dijkstra",
-    "Perlman",
-    "Berners-Lee",
-    "Lamarr",
-    "Wirth",
-    "Johnson",
-    "Backus",
-    "Wilson",
-    "Knuth",
-    "Clarke",
-    "Stroustrup",
-    "O'Brien",
-];
 const GROUPS: &[&str] = &[
     "Sales",
     "Support",
@@ -68,15 +24,6 @@ const GROUPS: &[&str] = &[
     "Marketing",
     "Management",
 ];
-
-/// The name of seeded user `n` (also used by call and chat rows).
-pub fn person(seed: u64, n: u64) -> (&'static str, &'static str) {
-    let h = hash(&[seed, 0x05E2, n]);
-    (
-        FIRST[(h % FIRST.len() as u64) as usize],
-        LAST[((h >> 20) % LAST.len() as u64) as usize],
-    )
-}
 
 /// Rows seeded in each entity set other than users and groups.
 const OTHER_ROWS: u64 = 2;

@@ -21,7 +21,8 @@ use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::api::{lock, ApiRequest, App, Reply, ReplyBody};
+use crate::api::{lock, ApiRequest, App};
+use crate::reply::{Reply, ReplyBody};
 use crate::auth::TokenAnswer;
 use crate::faults::Fault;
 use crate::RequestRecord;

@@ -5,10 +5,10 @@ use serde_json::Value;
 use threecx_core::ResponseKind;
 use threecx_registry::ActionKind;
 
-use super::reply::download;
 use super::{App, Call, Reply};
 use crate::gen;
 use crate::odata::query::{collection, QueryOptions};
+use crate::reply::download;
 
 impl App {
     pub(super) fn generic(&self, call: &Call<'_>) -> Reply {

@@ -4,9 +4,9 @@
 use serde_json::Value;
 
 use super::history_views::{period_bound, RowFn, Which};
-use super::reply::download;
 use super::{App, Call, Reply};
 use crate::history;
+use crate::reply::download;
 
 /// Rows written into a CSV download at most.
 const MAX_CSV_ROWS: u64 = 100_000;

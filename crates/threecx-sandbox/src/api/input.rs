@@ -3,30 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 use threecx_core::Location;
 use threecx_registry::Operation;
 
 use super::{ApiRequest, App, Reply};
+use crate::form::query_pairs;
 use crate::routes::Matched;
-
-/// `a=1&b=x%20y` → pairs, percent-decoded (`+` is a space, as ASP.NET reads it).
-pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let dec = |s: &str| {
-                percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (dec(k), dec(v))
-        })
-        .collect()
-}
 
 impl App {
     /// The action's by-name input from the matched path parameters and the rest of `req`,

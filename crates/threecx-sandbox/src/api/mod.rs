@@ -9,7 +9,6 @@ mod generated_answers;
 mod history_csv;
 mod history_views;
 mod input;
-mod reply;
 mod system_status;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -27,8 +26,7 @@ use crate::routes::{RouteError, RouteTable};
 use crate::store::Data;
 use crate::RequestRecord;
 
-pub(crate) use input::query_pairs;
-pub(crate) use reply::{Reply, ReplyBody};
+use crate::reply::{Reply, ReplyBody};
 
 /// Everything the server shares between requests.
 pub(crate) struct App {
