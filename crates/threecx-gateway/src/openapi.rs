@@ -21,14 +21,42 @@ pub fn document(registry: &Registry, per_action: bool) -> Value {
         "401": {"$ref": "#/components/responses/Unauthorized"},
         "404": {"$ref": "#/components/responses/NotFound"},
     });
-    let name_params = json!([
-        {"name": "resource", "in": "path", "required": true, "schema": {"type": "string"},
-         "description": "Resource name in any spelling: `PurgeSettings`, `Purge Settings`, `purge-settings`.",
-         "example": "PurgeSettings"},
-        {"name": "action", "in": "path", "required": true, "schema": {"type": "string"},
-         "description": "Action name in any spelling: `PurgeChats`, `Purge Chats`, `purge_chats`.",
-         "example": "PurgeChats"},
-    ]);
+    let mut paths = open_paths();
+    paths.extend(catalogue_paths(&security, &error_responses));
+    let mut schemas = base_schemas();
+    if per_action {
+        let mut hoister = Hoister::default();
+        for op in registry.actions() {
+            let meta = op.meta();
+            let operation =
+                action_operation(registry, *op, &mut hoister, &security, &error_responses);
+            paths.insert(
+                format!("/v1/actions/{}/{}", meta.resource, meta.action),
+                json!({"post": operation}),
+            );
+        }
+        for (name, schema) in hoister.components {
+            schemas.entry(name).or_insert(schema);
+        }
+    }
+
+    json!({
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": info(),
+        "servers": [{"url": "/"}],
+        "security": security,
+        "paths": paths,
+        "components": {
+            "securitySchemes": security_schemes(),
+            "schemas": schemas,
+            "responses": error_components(),
+        },
+    })
+}
+
+/// The routes that need no API key: liveness and this document.
+fn open_paths() -> Map<String, Value> {
     let mut paths = Map::new();
     paths.insert(
         "/healthz".into(),
@@ -55,6 +83,20 @@ pub fn document(registry: &Registry, per_action: bool) -> Value {
                 "content": {"application/json": {"schema": {"type": "object"}}}}},
         }}),
     );
+    paths
+}
+
+/// The catalogue's routes: resources, actions, one action's description and the generic call.
+fn catalogue_paths(security: &Value, error_responses: &Value) -> Map<String, Value> {
+    let name_params = json!([
+        {"name": "resource", "in": "path", "required": true, "schema": {"type": "string"},
+         "description": "Resource name in any spelling: `PurgeSettings`, `Purge Settings`, `purge-settings`.",
+         "example": "PurgeSettings"},
+        {"name": "action", "in": "path", "required": true, "schema": {"type": "string"},
+         "description": "Action name in any spelling: `PurgeChats`, `Purge Chats`, `purge_chats`.",
+         "example": "PurgeChats"},
+    ]);
+    let mut paths = Map::new();
     paths.insert(
         "/v1/resources".into(),
         json!({"get": {
@@ -122,101 +164,103 @@ pub fn document(registry: &Registry, per_action: bool) -> Value {
                 "Calls an action with a JSON input; destructive actions need \"confirm\": true.",
                 json!({"$ref": "#/components/schemas/CallBody"}),
                 json!({}),
-                &security,
-                &error_responses,
+                security,
+                error_responses,
                 true,
             ),
         }),
     );
 
-    let mut schemas = base_schemas();
-    if per_action {
-        let mut hoister = Hoister::default();
-        for op in registry.actions() {
-            let meta = op.meta();
-            let input = hoister.hoist(registry.input_schema(*op), meta.resource, meta.action);
-            let output = hoister.hoist(registry.output_schema(*op), meta.resource, meta.action);
-            let mut body = json!({
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "input": input,
-                    "confirm": {"type": "boolean", "default": false},
-                },
-            });
-            if meta.destructive {
-                body["properties"]["confirm"] =
-                    json!({"const": true, "description": "Destructive: must be true."});
-                body["required"] = json!(["confirm"]);
-            }
-            let summary = format!(
-                "{} / {}{}",
-                meta.resource_display,
-                meta.action_display,
-                if meta.destructive {
-                    " (destructive)"
-                } else {
-                    ""
-                }
-            );
-            let mut operation = call_operation(
-                &format!("{}_{}", meta.resource, meta.action),
-                &summary,
-                body,
-                output,
-                &security,
-                &error_responses,
-                pageable(*op),
-            );
-            operation["description"] = json!(describe_op(*op));
-            operation["tags"] = json!([meta.resource_display]);
-            paths.insert(
-                format!("/v1/actions/{}/{}", meta.resource, meta.action),
-                json!({"post": operation}),
-            );
-        }
-        for (name, schema) in hoister.components {
-            schemas.entry(name).or_insert(schema);
-        }
-    }
+    paths
+}
 
+/// One action's `POST /v1/actions/<Resource>/<Action>` operation: its input under `input`
+/// (with `confirm` required when it is destructive) and its output as the result; the
+/// schemas' models are hoisted into `hoister`.
+fn action_operation(
+    registry: &Registry,
+    op: &dyn Operation,
+    hoister: &mut Hoister,
+    security: &Value,
+    error_responses: &Value,
+) -> Value {
+    let meta = op.meta();
+    let input = hoister.hoist(registry.input_schema(op), meta.resource, meta.action);
+    let output = hoister.hoist(registry.output_schema(op), meta.resource, meta.action);
+    let mut body = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "input": input,
+            "confirm": {"type": "boolean", "default": false},
+        },
+    });
+    if meta.destructive {
+        body["properties"]["confirm"] =
+            json!({"const": true, "description": "Destructive: must be true."});
+        body["required"] = json!(["confirm"]);
+    }
+    let summary = format!(
+        "{} / {}{}",
+        meta.resource_display,
+        meta.action_display,
+        if meta.destructive {
+            " (destructive)"
+        } else {
+            ""
+        }
+    );
+    let mut operation = call_operation(
+        &format!("{}_{}", meta.resource, meta.action),
+        &summary,
+        body,
+        output,
+        security,
+        error_responses,
+        pageable(op),
+    );
+    operation["description"] = json!(describe_op(op));
+    operation["tags"] = json!([meta.resource_display]);
+    operation
+}
+
+/// The document's title, version and description.
+fn info() -> Value {
     json!({
-        "openapi": "3.1.0",
-        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
-        "info": {
-            "title": "threecx gateway",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Every action of the 3CX Configuration API (XAPI) by resource and action \
-                name, with one JSON input validated before anything reaches the PBX. The PBX's \
-                credentials stay in the gateway; clients authenticate with the gateway's own API key.",
-        },
-        "servers": [{"url": "/"}],
-        "security": security,
-        "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
-                "bearer": {"type": "http", "scheme": "bearer",
-                    "description": "The gateway's API key as a bearer token."},
-            },
-            "schemas": schemas,
-            "responses": {
-                "InvalidInput": {"description": "Invalid input (`invalid_input`, with `pointer` and `expected`); nothing was sent.",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "Unauthorized": {"description": "Missing or wrong API key.",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "NotFound": {"description": "Unknown resource or action (`unknown_name`, with `suggestions`).",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "NotConfirmed": {"description": "A destructive action without \"confirm\": true; nothing was sent.",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "TooLarge": {"description": "The request body is over the gateway's limit.",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "Upstream": {"description": "The PBX failed: `upstream_auth` (the gateway's credentials were refused), `upstream_api` (an error of the PBX), `transport`, `decode`. A 4xx error of the PBX other than 401/407 is answered with the PBX's status instead.",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "Timeout": {"description": "The PBX did not answer in time.",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            },
-        },
+        "title": "threecx gateway",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "Every action of the 3CX Configuration API (XAPI) by resource and action \
+            name, with one JSON input validated before anything reaches the PBX. The PBX's \
+            credentials stay in the gateway; clients authenticate with the gateway's own API key.",
+    })
+}
+
+/// How clients authenticate: the gateway's API key, as a header or a bearer token.
+fn security_schemes() -> Value {
+    json!({
+        "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+        "bearer": {"type": "http", "scheme": "bearer",
+            "description": "The gateway's API key as a bearer token."},
+    })
+}
+
+/// The shared error responses the operations refer to.
+fn error_components() -> Value {
+    json!({
+        "InvalidInput": {"description": "Invalid input (`invalid_input`, with `pointer` and `expected`); nothing was sent.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "Unauthorized": {"description": "Missing or wrong API key.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "NotFound": {"description": "Unknown resource or action (`unknown_name`, with `suggestions`).",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "NotConfirmed": {"description": "A destructive action without \"confirm\": true; nothing was sent.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "TooLarge": {"description": "The request body is over the gateway's limit.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "Upstream": {"description": "The PBX failed: `upstream_auth` (the gateway's credentials were refused), `upstream_api` (an error of the PBX), `transport`, `decode`. A 4xx error of the PBX other than 401/407 is answered with the PBX's status instead.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "Timeout": {"description": "The PBX did not answer in time.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     })
 }
 
