@@ -164,16 +164,7 @@ pub(super) async fn serve(
                         continue;
                     }
                 };
-                let free = permits.available_permits();
-                if free == 0 && !at_cap {
-                    tracing::warn!(
-                        max_connections = max,
-                        "connection limit reached: new connections wait until one closes"
-                    );
-                    at_cap = true;
-                } else if free > max / 10 {
-                    at_cap = false;
-                }
+                note_connection_limit(permits.available_permits(), max, &mut at_cap);
                 let _ = stream.set_nodelay(true);
                 let conn = http.serve_connection(
                     TokioIo::new(stream),
@@ -192,24 +183,42 @@ pub(super) async fn serve(
 
     // Stop accepting: from now on new clients are refused rather than queued.
     drop(listener);
+    finish_in_flight(tasks, graceful, options.shutdown_grace).await;
+    Ok(())
+}
+
+/// Lets the open connections finish their requests for up to `grace`, then closes them.
+async fn finish_in_flight(mut tasks: JoinSet<()>, graceful: GracefulShutdown, grace: Duration) {
     let open = tasks.len();
     tracing::info!(
         open,
-        grace = ?options.shutdown_grace,
+        grace = ?grace,
         "stopping: finishing the requests in flight"
     );
-    if tokio::time::timeout(options.shutdown_grace, graceful.shutdown())
+    if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(
             open = tasks.len(),
-            grace = ?options.shutdown_grace,
+            grace = ?grace,
             "connections still open after the grace period: closed"
         );
     }
     tasks.shutdown().await;
-    Ok(())
+}
+
+/// Warns once when the last permit is taken; warns again only after the load fell below 90%.
+fn note_connection_limit(free: usize, max: usize, at_cap: &mut bool) {
+    if free == 0 && !*at_cap {
+        tracing::warn!(
+            max_connections = max,
+            "connection limit reached: new connections wait until one closes"
+        );
+        *at_cap = true;
+    } else if free > max / 10 {
+        *at_cap = false;
+    }
 }
 
 /// Errors of one incoming connection (it went away before being accepted): not the listener's.
