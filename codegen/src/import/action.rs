@@ -1,246 +1,42 @@
-//! `codegen import`: OpenAPI document → `schemas/` (FORMAT.md).
-//!
-//! [`render`] builds every file in memory (pure, deterministic); [`write_dir`] writes them and
-//! removes stale resource files; [`compare_dir`] tells how a directory differs (for `check`).
+//! One action of `schemas/` from one OpenAPI operation: its name and resource, kind, parameters
+//! (renamed where they collide), input schema and output.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use crate::convert::{referenced_component, Converter, ModelNames};
+use crate::convert::{referenced_component, Converter};
 use crate::format::{
-    canonical, download_schema, to_json_text, Action, ActionKind, Counts, Literal, Location,
-    Manifest, Models, Output, OutputKind, Parameter, Resource, SpecInfo, FORMAT_VERSION, GENERATOR,
-    JSON_SCHEMA_DIALECT,
+    canonical, download_schema, Action, ActionKind, Literal, Location, Output, OutputKind,
+    Parameter,
 };
 use crate::names;
-use crate::openapi::{self, RawSpec, Spec};
+use crate::openapi::Spec;
 use crate::rules::Rules;
 use crate::{Error, Result};
 
-const METHODS: &[&str] = &["get", "put", "post", "patch", "delete"];
 /// OData query options given as a list or one comma-separated string.
 const LIST_OPTIONS: &[&str] = &["$select", "$orderby", "$expand"];
 /// String formats written bare in an OData URL (`2024-01-01T00:00:00Z`, a GUID, `PT1H`).
 const BARE_FORMATS: &[&str] = &["date-time", "date", "time", "uuid", "duration"];
 
-/// What `codegen import` was asked to do.
-#[derive(Debug, Clone)]
-pub struct ImportOptions {
-    /// A file path or an `http(s)://` URL.
-    pub spec: String,
-    pub out: std::path::PathBuf,
-    pub threecx_version: Option<String>,
-    pub insecure: bool,
-    pub rules: Rules,
-}
-
-/// Every file of a `schemas/` directory, in memory.
-#[derive(Debug, Clone)]
-pub struct Rendered {
-    /// Relative path (`/`-separated) → content.
-    pub files: BTreeMap<String, String>,
-    pub manifest: Manifest,
-    /// Parameter names that collided inside an action and were renamed (FORMAT.md).
-    pub collisions: Vec<String>,
-    /// Things a maintainer should look at; the output is valid regardless.
-    pub warnings: Vec<String>,
-}
-
-/// What [`write_dir`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WriteReport {
-    pub written: Vec<String>,
-    pub unchanged: usize,
-    pub removed: Vec<String>,
-}
-
-/// Loads the spec, renders and writes it.
-pub fn run(options: &ImportOptions) -> Result<(Rendered, WriteReport)> {
-    let raw = openapi::load(&options.spec, options.insecure)?;
-    let rendered = render(&raw, options.threecx_version.as_deref(), &options.rules)?;
-    let report = write_dir(&options.out, &rendered)?;
-    Ok((rendered, report))
-}
-
-/// Builds all files of `schemas/` from a raw spec.
-pub fn render(raw: &RawSpec, threecx_version: Option<&str>, rules: &Rules) -> Result<Rendered> {
-    let spec = Spec::new(openapi::parse(&raw.bytes)?)?;
-    let components = spec.components("schemas");
-    let model_names = ModelNames::new(components.keys().map(String::as_str));
-    let converter = Converter::new(&model_names);
-    let mut warnings = Vec::new();
-    let mut collisions = Vec::new();
-
-    // Models.
-    let mut defs = BTreeMap::new();
-    for (component, model) in model_names.iter() {
-        let mut schema = converter
-            .convert(&components[component])
-            .map_err(|e| Error::new(format!("model {component}: {e}")))?;
-        if let Value::Object(map) = &mut schema {
-            map.insert("title".into(), Value::String(model.to_string()));
-            map.insert(
-                "description".into(),
-                Value::String(names::model_description(model)),
-            );
-        }
-        defs.insert(model.to_string(), canonical(schema));
-    }
-
-    // Actions, grouped by resource (the tag).
-    let paths = spec
-        .doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .ok_or_else(|| Error::new("the spec has no paths"))?;
-    let keep = &rules.display_names.keep_words;
-    let mut resources: BTreeMap<String, Vec<Action>> = BTreeMap::new();
-    let mut operation_ids = BTreeSet::new();
-    for (path, item) in paths {
-        let item = item
-            .as_object()
-            .ok_or_else(|| Error::new(format!("path {path} is not an object")))?;
-        for (key, op) in item {
-            let method = key.to_ascii_uppercase();
-            if !METHODS.contains(&key.as_str()) {
-                if ["head", "options", "trace"].contains(&key.as_str()) {
-                    warnings.push(format!("{method} {path}: skipped (method not supported)"));
-                }
-                continue;
-            }
-            let builder = ActionBuilder {
-                spec: &spec,
-                converter: &converter,
-                rules,
-                paths,
-                path,
-                method: &method,
-                op,
-                path_parameters: item.get("parameters"),
-            };
-            let (tag, action, notes) = builder
-                .build()
-                .map_err(|e| Error::new(format!("{method} {path}: {e}")))?;
-            if !operation_ids.insert(action.name.clone()) {
-                return Err(Error::new(format!(
-                    "operationId {} is used twice (second at {method} {path})",
-                    action.name
-                )));
-            }
-            for (renamed, note) in notes {
-                if renamed {
-                    collisions.push(note);
-                } else {
-                    warnings.push(note);
-                }
-            }
-            resources.entry(tag).or_default().push(action);
-        }
-    }
-    warnings.extend(
-        converter
-            .unknown_keywords()
-            .into_iter()
-            .map(|k| format!("schema keyword {k:?} is not converted (dropped)")),
-    );
-    for (list, name) in rules.named_operations() {
-        if !operation_ids.contains(name) {
-            warnings.push(format!(
-                "config {list} names {name}, which the spec does not have"
-            ));
-        }
-    }
-
-    check_unique_normalised("resource", resources.keys())?;
-    let mut files = BTreeMap::new();
-    let mut methods: BTreeMap<String, usize> = BTreeMap::new();
-    let (mut action_count, mut destructive) = (0, 0);
-    for (tag, actions) in &mut resources {
-        actions.sort_by(|a, b| a.name.cmp(&b.name));
-        check_unique_normalised(&format!("action of {tag}"), actions.iter().map(|a| &a.name))?;
-        for a in actions.iter() {
-            *methods.entry(a.method.clone()).or_default() += 1;
-            destructive += usize::from(a.destructive);
-        }
-        action_count += actions.len();
-        let display = names::display_name(tag, keep);
-        let resource = Resource {
-            name: tag.clone(),
-            description: names::resource_description(&display, actions.len()),
-            display_name: display,
-            actions: std::mem::take(actions),
-        };
-        files.insert(format!("resources/{tag}.json"), to_json_text(&resource));
-    }
-
-    let threecx_version = threecx_version
-        .map(str::to_string)
-        .or_else(|| rules.version_from_file_name(&raw.file_name))
-        .unwrap_or_else(|| "unknown".to_string());
-    let manifest = Manifest {
-        format: FORMAT_VERSION,
-        generator: GENERATOR.to_string(),
-        threecx_version,
-        spec: SpecInfo {
-            source: raw.source.clone(),
-            sha256: raw.sha256(),
-            openapi: spec.openapi_version().to_string(),
-        },
-        counts: Counts {
-            resources: resources.len(),
-            actions: action_count,
-            models: defs.len(),
-            methods,
-            destructive,
-        },
-        resources: resources.keys().cloned().collect(),
-    };
-    let models = Models {
-        schema: JSON_SCHEMA_DIALECT.to_string(),
-        defs,
-    };
-    files.insert("manifest.json".into(), to_json_text(&manifest));
-    files.insert("models.json".into(), to_json_text(&models));
-    Ok(Rendered {
-        files,
-        manifest,
-        collisions,
-        warnings,
-    })
-}
-
-/// Two names that differ only in case or punctuation could not be told apart by lookup.
-fn check_unique_normalised<'a>(what: &str, names: impl Iterator<Item = &'a String>) -> Result<()> {
-    let mut seen: BTreeMap<String, &String> = BTreeMap::new();
-    for name in names {
-        if let Some(first) = seen.insert(names::normalise(name), name) {
-            return Err(Error::new(format!(
-                "{what} names {first} and {name} normalise to the same lookup name"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Builds one action from one operation.
-struct ActionBuilder<'a> {
-    spec: &'a Spec,
-    converter: &'a Converter<'a>,
-    rules: &'a Rules,
-    paths: &'a Map<String, Value>,
-    path: &'a str,
-    method: &'a str,
-    op: &'a Value,
-    path_parameters: Option<&'a Value>,
+pub(super) struct ActionBuilder<'a> {
+    pub(super) spec: &'a Spec,
+    pub(super) converter: &'a Converter<'a>,
+    pub(super) rules: &'a Rules,
+    pub(super) paths: &'a Map<String, Value>,
+    pub(super) path: &'a str,
+    pub(super) method: &'a str,
+    pub(super) op: &'a Value,
+    pub(super) path_parameters: Option<&'a Value>,
 }
 
 /// (true = a renamed parameter collision, false = a warning, message)
-type Notes = Vec<(bool, String)>;
+pub(super) type Notes = Vec<(bool, String)>;
 
 impl ActionBuilder<'_> {
-    fn build(&self) -> Result<(String, Action, Notes)> {
+    pub(super) fn build(&self) -> Result<(String, Action, Notes)> {
         let mut notes = Notes::new();
         let name = self
             .op
@@ -675,70 +471,6 @@ fn input_schema(parameters: &[Parameter]) -> Value {
         "properties": properties,
         "required": required,
     }))
-}
-
-/// Writes the rendered files under `out` (only those whose content changed) and removes
-/// `resources/*.json` files that are no longer produced.
-pub fn write_dir(out: &Path, rendered: &Rendered) -> Result<WriteReport> {
-    let io = |what: &str, path: &Path, e: std::io::Error| {
-        Error::new(format!("cannot {what} {}: {e}", path.display()))
-    };
-    let mut report = WriteReport::default();
-    std::fs::create_dir_all(out.join("resources"))
-        .map_err(|e| io("create", &out.join("resources"), e))?;
-    for (relative, content) in &rendered.files {
-        let path = out.join(relative);
-        if std::fs::read(&path).ok().as_deref() == Some(content.as_bytes()) {
-            report.unchanged += 1;
-            continue;
-        }
-        std::fs::write(&path, content).map_err(|e| io("write", &path, e))?;
-        report.written.push(relative.clone());
-    }
-    for stale in stale_resource_files(out, rendered)? {
-        let path = out.join(&stale);
-        std::fs::remove_file(&path).map_err(|e| io("remove", &path, e))?;
-        report.removed.push(stale);
-    }
-    Ok(report)
-}
-
-/// How `out` differs from the rendered files: `missing`, `differs` and `stale` entries, sorted.
-/// Empty when the directory is up to date.
-pub fn compare_dir(out: &Path, rendered: &Rendered) -> Result<Vec<String>> {
-    let mut differences = Vec::new();
-    for (relative, content) in &rendered.files {
-        match std::fs::read(out.join(relative)) {
-            Err(_) => differences.push(format!("missing {relative}")),
-            Ok(bytes) if bytes != content.as_bytes() => {
-                differences.push(format!("differs {relative}"))
-            }
-            Ok(_) => {}
-        }
-    }
-    for stale in stale_resource_files(out, rendered)? {
-        differences.push(format!("stale {stale}"));
-    }
-    Ok(differences)
-}
-
-fn stale_resource_files(out: &Path, rendered: &Rendered) -> Result<Vec<String>> {
-    let dir = out.join("resources");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(Vec::new());
-    };
-    let mut stale = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::new(format!("cannot list {}: {e}", dir.display())))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let relative = format!("resources/{name}");
-        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-        if is_file && name.ends_with(".json") && !rendered.files.contains_key(&relative) {
-            stale.push(relative);
-        }
-    }
-    stale.sort();
-    Ok(stale)
 }
 
 #[cfg(test)]
