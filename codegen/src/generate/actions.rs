@@ -259,6 +259,23 @@ fn render_action(
 ) -> Result<(), Error> {
     let fields = input_fields(action, models)?;
     let (output, item) = output_type(action, models)?;
+    render_input_struct(out, action, struct_name, &fields, models);
+    out.push('\n');
+    render_descriptor(out, resource, action, static_name)?;
+    out.push('\n');
+    render_typed_impls(out, struct_name, static_name, &output, item.as_deref());
+    Ok(())
+}
+
+/// The action's input struct: one field per parameter, renamed where the JSON name is not a
+/// Rust one; `Default` when every field is optional.
+fn render_input_struct(
+    out: &mut String,
+    action: &Action,
+    struct_name: &str,
+    fields: &[InputField],
+    models: &ModelTable,
+) {
     let all_default = fields.iter().all(|f| f.ty.is_option());
     let derives = if all_default {
         "Debug, Clone, Default, serde::Serialize"
@@ -271,7 +288,7 @@ fn render_action(
         let _ = writeln!(out, "pub struct {struct_name} {{}}");
     } else {
         let _ = writeln!(out, "pub struct {struct_name} {{");
-        for f in &fields {
+        for f in fields {
             let bare = f.rust.trim_start_matches("r#");
             let mut attrs = Vec::new();
             if bare != f.json {
@@ -292,12 +309,41 @@ fn render_action(
         }
         out.push_str("}\n");
     }
-    out.push('\n');
+}
 
+/// The action's `HttpAction` static (meta, request template, schemas) and its registration.
+fn render_descriptor(
+    out: &mut String,
+    resource: &Resource,
+    action: &Action,
+    static_name: &str,
+) -> Result<(), Error> {
     let _ = writeln!(
         out,
         "pub static {static_name}: threecx_registry::HttpAction = threecx_registry::HttpAction {{"
     );
+    render_meta(out, resource, action)?;
+    render_template(out, action)?;
+    let _ = writeln!(
+        out,
+        "    input_schema: {},",
+        raw_string(&canonical_compact(&action.input_schema))
+    );
+    let _ = writeln!(
+        out,
+        "    output_schema: {},",
+        raw_string(&canonical_compact(&action.output.schema))
+    );
+    out.push_str("};\n");
+    let _ = writeln!(
+        out,
+        "inventory::submit! {{ threecx_registry::Registration(&{static_name}) }}"
+    );
+    Ok(())
+}
+
+/// The `ActionMeta` of the descriptor: names, description, kind and flags.
+fn render_meta(out: &mut String, resource: &Resource, action: &Action) -> Result<(), Error> {
     out.push_str("    meta: threecx_registry::ActionMeta {\n");
     let _ = writeln!(out, "        resource: {},", str_lit(&resource.name));
     let _ = writeln!(out, "        action: {},", str_lit(&action.name));
@@ -324,6 +370,11 @@ fn render_action(
     let _ = writeln!(out, "        destructive: {},", action.destructive);
     let _ = writeln!(out, "        idempotent: {},", action.idempotent);
     out.push_str("    },\n");
+    Ok(())
+}
+
+/// The `RequestTemplate` of the descriptor: method, path, parameters, response and retry.
+fn render_template(out: &mut String, action: &Action) -> Result<(), Error> {
     out.push_str("    template: threecx_core::RequestTemplate {\n");
     let _ = writeln!(
         out,
@@ -331,11 +382,24 @@ fn render_action(
         method(&action.method)?
     );
     let _ = writeln!(out, "        path: {},", str_lit(&action.path));
-    if action.parameters.is_empty() {
+    render_params(out, &action.parameters)?;
+    let _ = writeln!(
+        out,
+        "        response: threecx_core::ResponseKind::{},",
+        response_kind(&action.output.kind)?
+    );
+    let _ = writeln!(out, "        retry_safe: {},", action.retry_safe);
+    out.push_str("    },\n");
+    Ok(())
+}
+
+/// The template's `params` slice: where each parameter goes and how it is written.
+fn render_params(out: &mut String, parameters: &[Parameter]) -> Result<(), Error> {
+    if parameters.is_empty() {
         out.push_str("        params: &[],\n");
     } else {
         out.push_str("        params: &[\n");
-        for p in &action.parameters {
+        for p in parameters {
             out.push_str("            threecx_core::Param {\n");
             let _ = writeln!(out, "                name: {},", str_lit(&p.name));
             let _ = writeln!(
@@ -353,29 +417,17 @@ fn render_action(
         }
         out.push_str("        ],\n");
     }
-    let _ = writeln!(
-        out,
-        "        response: threecx_core::ResponseKind::{},",
-        response_kind(&action.output.kind)?
-    );
-    let _ = writeln!(out, "        retry_safe: {},", action.retry_safe);
-    out.push_str("    },\n");
-    let _ = writeln!(
-        out,
-        "    input_schema: {},",
-        raw_string(&canonical_compact(&action.input_schema))
-    );
-    let _ = writeln!(
-        out,
-        "    output_schema: {},",
-        raw_string(&canonical_compact(&action.output.schema))
-    );
-    out.push_str("};\n");
-    let _ = writeln!(
-        out,
-        "inventory::submit! {{ threecx_registry::Registration(&{static_name}) }}"
-    );
-    out.push('\n');
+    Ok(())
+}
+
+/// `TypedAction` for the input struct, and `TypedList` when the action lists items.
+fn render_typed_impls(
+    out: &mut String,
+    struct_name: &str,
+    static_name: &str,
+    output: &str,
+    item: Option<&str>,
+) {
     let _ = writeln!(out, "impl crate::TypedAction for {struct_name} {{");
     let _ = writeln!(
         out,
@@ -389,7 +441,6 @@ fn render_action(
         let _ = writeln!(out, "    type Item = {item};");
         out.push_str("}\n");
     }
-    Ok(())
 }
 
 /// `generated/actions/mod.rs`.

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::schemas::{Action, Schemas};
+use super::schemas::{Action, Resource, Schemas};
 use super::{Error, Files};
 use crate::names::split_words;
 
@@ -75,43 +75,79 @@ fn reserved(action: &Action) -> Vec<&'static str> {
 
 /// Renders the three files.
 pub fn render(schemas: &Schemas) -> Result<Files, Error> {
-    let mut actions = Map::new();
-    let mut resources = Vec::new();
-    let mut selectors = Vec::new();
-    let mut fields = FieldTable::default();
-    let mut collections = Vec::new();
-    let mut destructive = Vec::new();
-
+    let mut node = NodeParts::default();
     for resource in &schemas.resources {
+        node.add_resource(resource, &schemas.models)?;
+    }
+    let first_resource = schemas.resources.first().map(|r| r.name.clone());
+    let (actions, properties) = node.into_entries_and_properties(first_resource);
+
+    let mut files = Files::new();
+    files.insert(
+        MARKER_FILE.into(),
+        pretty(&with_header(schemas, actions_file(schemas, actions))),
+    );
+    files.insert(
+        "models.json".into(),
+        pretty(&with_header(schemas, models_file(schemas))),
+    );
+    let mut p = Map::new();
+    p.insert("properties".into(), Value::Array(properties));
+    files.insert("properties.json".into(), pretty(&with_header(schemas, p)));
+    Ok(files)
+}
+
+/// What the node is built from, gathered resource by resource.
+#[derive(Default)]
+struct NodeParts {
+    /// Action name -> its entry in the marker file.
+    actions: Map<String, Value>,
+    /// The resource selector's options.
+    resources: Vec<Value>,
+    /// One operation selector per resource.
+    selectors: Vec<Value>,
+    fields: FieldTable,
+    /// (resource, action) of the actions that list items, and of the destructive ones.
+    collections: Vec<(String, String)>,
+    destructive: Vec<(String, String)>,
+}
+
+impl NodeParts {
+    /// One resource: its actions' entries and fields, its option and its operation selector.
+    fn add_resource(&mut self, resource: &Resource, models: &Models) -> Result<(), Error> {
         let mut options = Vec::new();
         for action in &resource.actions {
-            let node_fields = node_fields(action, &schemas.models)?;
+            let node_fields = node_fields(action, models)?;
             let query = query_options(action);
             let paged = action.output.kind == "collection";
             for f in &node_fields {
-                fields.add(f.property.clone(), &resource.name, &action.name);
+                self.fields
+                    .add(f.property.clone(), &resource.name, &action.name);
             }
             if !query.is_empty() {
-                fields.add(options_property(&query), &resource.name, &action.name);
+                self.fields
+                    .add(options_property(&query), &resource.name, &action.name);
             }
             if paged {
-                collections.push((resource.name.clone(), action.name.clone()));
+                self.collections
+                    .push((resource.name.clone(), action.name.clone()));
             }
             if action.destructive {
-                destructive.push((resource.name.clone(), action.name.clone()));
+                self.destructive
+                    .push((resource.name.clone(), action.name.clone()));
             }
             options.push(operation_option(action));
-            actions.insert(
+            self.actions.insert(
                 action.name.clone(),
                 action_entry(&resource.name, action, &node_fields, &query, paged),
             );
         }
-        resources.push(
+        self.resources.push(
             json!({"name": resource.display_name, "value": resource.name,
-            "description": resource.description}),
+                "description": resource.description}),
         );
         let default = resource.actions.first().map(|a| a.name.clone());
-        selectors.push(json!({
+        self.selectors.push(json!({
             "displayName": "Operation",
             "name": "operation",
             "type": "options",
@@ -120,54 +156,67 @@ pub fn render(schemas: &Schemas) -> Result<Files, Error> {
             "options": options,
             "default": default,
         }));
+        Ok(())
     }
 
-    let mut properties = vec![json!({
-        "displayName": "Resource",
-        "name": "resource",
-        "type": "options",
-        "noDataExpression": true,
-        "options": resources,
-        "default": schemas.resources.first().map(|r| r.name.clone()),
-    })];
-    properties.extend(selectors);
-    properties.push(json!({
-        "displayName": "Confirm Destructive Action",
-        "name": "confirm",
-        "type": "boolean",
-        "default": false,
-        "description": "Whether to really run this destructive action (purge, delete, restart, \
-            restore...). Without it the node fails and sends nothing.",
-        "displayOptions": show(&destructive),
-    }));
-    properties.push(json!({
-        "displayName": "Return All",
-        "name": "returnAll",
-        "type": "boolean",
-        "default": false,
-        "description": "Whether to return all results or only up to a given limit",
-        "displayOptions": show(&collections),
-    }));
-    let mut limit_show = show(&collections);
-    limit_show["show"]["returnAll"] = json!([false]);
-    properties.push(json!({
-        "displayName": "Limit",
-        "name": "limit",
-        "type": "number",
-        "default": 50,
-        "typeOptions": {"minValue": 1},
-        "description": "Max number of results to return",
-        "displayOptions": limit_show,
-    }));
-    properties.extend(fields.into_properties());
+    /// The marker file's action entries, and the node's properties: resource and operation
+    /// selectors, confirm, return all and limit, then every field.
+    fn into_entries_and_properties(
+        self,
+        first_resource: Option<String>,
+    ) -> (Map<String, Value>, Vec<Value>) {
+        let mut properties = vec![json!({
+            "displayName": "Resource",
+            "name": "resource",
+            "type": "options",
+            "noDataExpression": true,
+            "options": self.resources,
+            "default": first_resource,
+        })];
+        properties.extend(self.selectors);
+        properties.push(json!({
+            "displayName": "Confirm Destructive Action",
+            "name": "confirm",
+            "type": "boolean",
+            "default": false,
+            "description": "Whether to really run this destructive action (purge, delete, restart, \
+                restore...). Without it the node fails and sends nothing.",
+            "displayOptions": show(&self.destructive),
+        }));
+        properties.push(json!({
+            "displayName": "Return All",
+            "name": "returnAll",
+            "type": "boolean",
+            "default": false,
+            "description": "Whether to return all results or only up to a given limit",
+            "displayOptions": show(&self.collections),
+        }));
+        let mut limit_show = show(&self.collections);
+        limit_show["show"]["returnAll"] = json!([false]);
+        properties.push(json!({
+            "displayName": "Limit",
+            "name": "limit",
+            "type": "number",
+            "default": 50,
+            "typeOptions": {"minValue": 1},
+            "description": "Max number of results to return",
+            "displayOptions": limit_show,
+        }));
+        properties.extend(self.fields.into_properties());
+        (self.actions, properties)
+    }
+}
 
-    let header = |mut m: Map<String, Value>| {
-        m.insert(MARKER_KEY.into(), json!(MARKER));
-        m.insert("threecx_version".into(), json!(schemas.threecx_version));
-        m.insert("spec_sha256".into(), json!(schemas.spec_sha256));
-        Value::Object(m)
-    };
-    let mut files = Files::new();
+/// A file's object with the marker and the spec it was generated from.
+fn with_header(schemas: &Schemas, mut m: Map<String, Value>) -> Value {
+    m.insert(MARKER_KEY.into(), json!(MARKER));
+    m.insert("threecx_version".into(), json!(schemas.threecx_version));
+    m.insert("spec_sha256".into(), json!(schemas.spec_sha256));
+    Value::Object(m)
+}
+
+/// The marker file: every resource with its actions' names, and every action's entry.
+fn actions_file(schemas: &Schemas, actions: Map<String, Value>) -> Map<String, Value> {
     let mut a = Map::new();
     a.insert(
         "resources".into(),
@@ -183,8 +232,11 @@ pub fn render(schemas: &Schemas) -> Result<Files, Error> {
         ),
     );
     a.insert("actions".into(), Value::Object(actions));
-    files.insert(MARKER_FILE.into(), pretty(&header(a)));
+    a
+}
 
+/// `models.json`: the models as one JSON Schema document's `$defs`.
+fn models_file(schemas: &Schemas) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("$id".into(), json!(MODELS_ID));
     m.insert(
@@ -201,12 +253,7 @@ pub fn render(schemas: &Schemas) -> Result<Files, Error> {
                 .collect(),
         ),
     );
-    files.insert("models.json".into(), pretty(&header(m)));
-
-    let mut p = Map::new();
-    p.insert("properties".into(), Value::Array(properties));
-    files.insert("properties.json".into(), pretty(&header(p)));
-    Ok(files)
+    m
 }
 
 fn pretty(v: &Value) -> String {
