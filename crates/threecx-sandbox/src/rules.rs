@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use crate::reply::Reply;
 use crate::entity_sets::Catalog;
 use crate::odata::filter::equal;
+use crate::reply::Reply;
 use crate::store::Data;
 
 /// The validation warnings of 3CX's spec (`WARNINGS.XAPI.*`) that the sandbox gives.

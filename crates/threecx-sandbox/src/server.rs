@@ -22,9 +22,9 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::api::{lock, ApiRequest, App};
-use crate::reply::{Reply, ReplyBody};
 use crate::auth::TokenAnswer;
 use crate::faults::Fault;
+use crate::reply::{Reply, ReplyBody};
 use crate::RequestRecord;
 
 /// Serves `listener` until `shutdown` turns true; over TLS when `tls` is given.

@@ -22,8 +22,8 @@ mod definition;
 mod profile;
 mod secret;
 
-use definition::{nonblank, Definition, Places};
 use config_file::ConfigFile;
+use definition::{nonblank, Definition, Places};
 use secret::SecretAt;
 pub use secret::SecretSource;
 
