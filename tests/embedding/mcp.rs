@@ -13,7 +13,8 @@ use crate::support;
 /// Connects an rmcp client to a fresh server over a duplex pipe; the handshake (initialize,
 /// initialized) happens here.
 async fn connect(pbx: &SandboxHandle, options: McpOptions) -> RunningService<RoleClient, ()> {
-    let server = McpServer::new(support::client(pbx), options).expect("server");
+    let server = McpServer::new(threecx_test_support::sandbox::sandbox_client(pbx), options)
+        .expect("server");
     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
         let running = server.serve(server_io).await.expect("server handshake");
@@ -263,7 +264,7 @@ async fn resources_option_adds_one_tool_per_action() {
 
     // Unknown resources are refused up front, with suggestions.
     let e = McpServer::new(
-        support::client(&pbx),
+        threecx_test_support::sandbox::sandbox_client(&pbx),
         McpOptions {
             resources: Some(vec!["Userz".into()]),
         },
@@ -323,12 +324,8 @@ async fn stdio_server_in_a_child_process() {
         pbx.client_secret().to_owned(),
     );
     let outcome = tokio::task::spawn_blocking(move || {
-        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let built = escargot::CargoBuild::new()
-            .manifest_path(manifest)
-            .package("threecx-gateway")
+        let built = threecx_test_support::build::cargo_build("threecx-gateway")
             .example("mcp_stdio")
-            .current_release()
             .run()
             .expect("cargo build --example mcp_stdio");
         let mut child = Command::new(built.path())

@@ -25,7 +25,7 @@ async fn start(
 ) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = GatewayState::new(support::client(pbx), KEY).unwrap();
+    let state = GatewayState::new(threecx_test_support::sandbox::sandbox_client(pbx), KEY).unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(gateway::serve_listener_with(
         listener,

@@ -23,7 +23,8 @@ use threecx_core::literal::{encode_path_literal, encode_query_value, odata_liter
 use threecx_core::{Client, Error, Location, PreparedRequest, RequestTemplate};
 use threecx_registry::{Operation, Registry};
 
-use crate::support::{ms, report, small, start, EXCLUSIVE};
+use crate::support::{ms, report, EXCLUSIVE};
+use threecx_test_support::sandbox::{small_sandbox_config, start_sandbox};
 
 /// Inputs per action: 601 × 170 = 102,170.
 const PER_ACTION: usize = 170;
@@ -714,7 +715,7 @@ fn hostile_inputs_across_every_action() {
         .unwrap();
     let net_started = Instant::now();
     let received = runtime.block_on(async {
-        let pbx = start(small("fuzz")).await;
+        let pbx = start_sandbox(small_sandbox_config("rel-fuzz")).await;
         let client = Client::new(
             pbx.client_config()
                 .timeout(Duration::from_secs(5))

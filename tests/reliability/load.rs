@@ -7,7 +7,8 @@ use serde_json::json;
 use threecx_core::{Client, Error};
 use threecx_sandbox::{Fault, FaultConfig, FaultRule, SandboxConfig};
 
-use crate::support::{ms, report, small, start, EXCLUSIVE};
+use crate::support::{ms, report, EXCLUSIVE};
+use threecx_test_support::sandbox::{small_sandbox_config, start_sandbox};
 
 const CALLS: usize = 1000;
 
@@ -19,11 +20,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_calls_through_one_client() {
     let _alone = EXCLUSIVE.lock().await;
-    let pbx = start(SandboxConfig {
+    let pbx = start_sandbox(SandboxConfig {
         seed: 42,
         faults: FaultConfig::default()
             .with(FaultRule::new(Fault::unavailable()).rate(0.01).api_only()),
-        ..small("load")
+        ..small_sandbox_config("rel-load")
     })
     .await;
     let client = Client::new(

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use threecx_core::{Client, Error};
 use threecx_sandbox::{Fault, FaultRule, SandboxHandle};
 
-use crate::support::{ms, report, small, start, EXCLUSIVE};
+use crate::support::{ms, report, EXCLUSIVE};
+use threecx_test_support::sandbox::{small_sandbox_config, start_sandbox};
 
 const TIMEOUT: Duration = Duration::from_millis(300);
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
@@ -151,7 +152,7 @@ fn matches(expect: Expect, result: &Result<Value, Error>, attempts: usize) -> bo
 }
 
 async fn run_cell(row: &Row, op: Op) -> Cell {
-    let pbx = start(small("matrix")).await;
+    let pbx = start_sandbox(small_sandbox_config("rel-matrix")).await;
     let c = client(&pbx);
     let registry = threecx_ops::registry();
     // A seeded user; this also fetches the token, before any fault is armed.

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use threecx_sandbox::{Fault, FaultRule, SandboxConfig};
 
-use crate::support::{report, run_threecx, small, start, Run};
+use crate::support::{report, run_threecx, Run};
+use threecx_test_support::sandbox::{small_sandbox_config, start_sandbox};
 
 /// The secret of the API client: a core no output may contain, plus characters that change
 /// under form and percent encoding.
@@ -24,9 +25,9 @@ fn no_command_prints_a_secret_or_a_token() {
         .enable_all()
         .build()
         .unwrap();
-    let pbx = runtime.block_on(start(SandboxConfig {
+    let pbx = runtime.block_on(start_sandbox(SandboxConfig {
         client_secret: SECRET.to_owned(),
-        ..small("secrets")
+        ..small_sandbox_config("rel-secrets")
     }));
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("secret.txt");
