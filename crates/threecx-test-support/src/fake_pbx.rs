@@ -45,3 +45,6 @@ pub fn client_for_mock(server: &MockServer, client_id: &str, client_secret: &str
         .expect("config");
     Client::new(config).expect("client")
 }
+
+/// A client secret for fake PBXs, for tests that check it is never shown.
+pub const TEST_CLIENT_SECRET: &str = "s3cr3t-never-shown";
