@@ -40,8 +40,19 @@ fn typed<A: TypedAction>(action: &A) -> PreparedRequest {
     threecx_ops::prepare(action).expect("typed prepare")
 }
 
-fn cases() -> Vec<(&'static str, PreparedRequest, Named)> {
-    use threecx_ops::{active_calls, purge_settings, report_call_log_data, users};
+/// One kind of request: its name, the typed call's request and the same call by name.
+type Case = (&'static str, PreparedRequest, Named);
+
+/// Ten kinds of request: entity operations, then functions and actions.
+fn cases() -> Vec<Case> {
+    let mut cases = entity_cases();
+    cases.extend(function_and_action_cases());
+    cases
+}
+
+/// List, get (integer and string key), create, update and delete of an entity.
+fn entity_cases() -> Vec<Case> {
+    use threecx_ops::users;
     let user = models::User {
         number: Some("105".into()),
         first_name: Some("Ada".into()),
@@ -121,6 +132,13 @@ fn cases() -> Vec<(&'static str, PreparedRequest, Named)> {
             }),
             by_name("Users", "Delete User", &json!({"Id": 42, "If-Match": "*"})),
         ),
+    ]
+}
+
+/// A bound function with parameters, bound actions (entity, collection) and an unbound action.
+fn function_and_action_cases() -> Vec<Case> {
+    use threecx_ops::{active_calls, purge_settings, report_call_log_data, users};
+    vec![
         (
             "bound function with parameters",
             typed(&report_call_log_data::GetCallLogData {
