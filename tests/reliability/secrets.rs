@@ -80,6 +80,17 @@ fn cases<'a>(
     no_secret_env: &[(&'a str, &'a str)],
     secret_file: &'a str,
 ) -> Vec<Case<'a>> {
+    let mut cases = listing_config_and_call_cases(env, no_secret_env, secret_file);
+    cases.extend(more_call_and_other_cases(env));
+    cases
+}
+
+/// list, describe, config and successful calls, with the secret or a secret file.
+fn listing_config_and_call_cases<'a>(
+    env: &dyn Fn(&'static str) -> Vec<(&'a str, &'a str)>,
+    no_secret_env: &[(&'a str, &'a str)],
+    secret_file: &'a str,
+) -> Vec<Case<'a>> {
     let no_secret_env = no_secret_env.to_vec();
     vec![
         ("list", vec!["list"], env(SECRET), 0),
@@ -114,9 +125,18 @@ fn cases<'a>(
                 "--secret-file",
                 secret_file,
             ],
-            no_secret_env.clone(),
+            no_secret_env,
             0,
         ),
+    ]
+}
+
+/// Calls that fail (wrong secret, 404, invalid input) or are retried, destructive, paged, dry
+/// runs; the exporter and completions.
+fn more_call_and_other_cases<'a>(
+    env: &dyn Fn(&'static str) -> Vec<(&'a str, &'a str)>,
+) -> Vec<Case<'a>> {
+    vec![
         (
             "call (auth failure)",
             vec!["call", "Users", "Get User", "--param", "Id=1"],
