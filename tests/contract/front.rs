@@ -2,6 +2,7 @@
 //! with its verdict recorded.
 
 use super::*;
+use threecx_test_support::fake_pbx::token_answer;
 
 /// One request the front server forwarded to Prism, and Prism's verdict.
 #[derive(Debug, Clone)]
@@ -104,28 +105,7 @@ pub(super) async fn handle(
         .unwrap_or("/");
 
     if parts.method == hyper::Method::POST && path_and_query == "/connect/token" {
-        state.token_requests.fetch_add(1, Ordering::SeqCst);
-        let form: BTreeMap<String, String> =
-            url::form_urlencoded::parse(&body).into_owned().collect();
-        let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-        if field("grant_type") != "client_credentials"
-            || field("client_id").is_empty()
-            || field("client_secret") != SECRET
-        {
-            return Ok(json_response(
-                StatusCode::BAD_REQUEST,
-                json!({"error": "invalid_client", "error_description": "bad client credentials"}),
-            ));
-        }
-        return Ok(json_response(
-            StatusCode::OK,
-            json!({
-                "token_type": "Bearer",
-                "expires_in": 3600,
-                "access_token": format!("{TOKEN_PREFIX}{}", field("client_id")),
-                "refresh_token": null
-            }),
-        ));
+        return Ok(token_endpoint(&state, &body));
     }
 
     let Some(rest) = path_and_query
@@ -143,6 +123,37 @@ pub(super) async fn handle(
         format!("/{rest}")
     };
 
+    Ok(forward_to_prism(&state, &parts, body, rest).await)
+}
+
+/// `POST /connect/token`: a token for any client ID with [`SECRET`], counted.
+fn token_endpoint(state: &FrontState, body: &Bytes) -> Response<Full<Bytes>> {
+    state.token_requests.fetch_add(1, Ordering::SeqCst);
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    if field("grant_type") != "client_credentials"
+        || field("client_id").is_empty()
+        || field("client_secret") != SECRET
+    {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_client", "error_description": "bad client credentials"}),
+        );
+    }
+    json_response(
+        StatusCode::OK,
+        token_answer(&format!("{TOKEN_PREFIX}{}", field("client_id")), 3600),
+    )
+}
+
+/// Forwards the request to Prism (path `rest` below `/xapi/v1`), records the exchange with
+/// Prism's verdict, and answers with Prism's answer.
+async fn forward_to_prism(
+    state: &FrontState,
+    parts: &hyper::http::request::Parts,
+    body: Bytes,
+    rest: String,
+) -> Response<Full<Bytes>> {
     let mut forward = Request::builder()
         .method(parts.method.clone())
         .uri(format!("http://{}{rest}", state.prism));
@@ -157,10 +168,10 @@ pub(super) async fn handle(
     let answer = match state.http.request(forward).await {
         Ok(a) => a,
         Err(e) => {
-            return Ok(json_response(
+            return json_response(
                 StatusCode::BAD_GATEWAY,
                 json!({"error": {"code": "", "message": format!("Prism did not answer: {e}")}}),
-            ))
+            )
         }
     };
     let (answer_parts, answer_body) = answer.into_parts();
@@ -193,7 +204,7 @@ pub(super) async fn handle(
             res.headers_mut().append(name.clone(), value.clone());
         }
     }
-    Ok(res)
+    res
 }
 
 pub(super) fn is_hop_by_hop(name: &HeaderName) -> bool {
