@@ -257,7 +257,40 @@ async fn every_action_is_accepted_by_prism() {
     let prism = Prism::start(&bin, &spec).await;
     let front = Front::start(prism.addr).await;
 
-    // Prism checks bearers: without one, 401 (relayed with its violation by the front server).
+    prism_refuses_a_request_without_a_bearer(&front).await;
+    let registry = threecx_ops::registry();
+    let (runs, exchanges) = run_every_action(registry, &front).await;
+    let total = runs.len();
+    assert_eq!(total, registry.len());
+    our_bearer_was_never_refused(&front, &exchanges);
+
+    let (accepted, not_accepted) = print_what_prism_did_not_accept(&runs);
+    write_the_report(&runs);
+    let response_violations: usize = exchanges.iter().map(|x| x.response_violations).sum();
+    let allow_listed = not_accepted
+        .keys()
+        .filter(|a| allowed.contains_key(*a))
+        .count();
+    println!(
+        "(Prism's own mock answers broke the spec's response schemas {response_violations} times; \
+         not held against the requests)"
+    );
+    println!("elapsed {:.1?}", started.elapsed());
+    println!("prism contract: accepted {accepted} / total {total} (allow-listed {allow_listed})");
+    drop(front);
+    drop(prism);
+
+    let problems = allow_list_problems(&allowed, &runs, &not_accepted);
+    assert!(
+        problems.is_empty(),
+        "the Prism contract failed ({} problems; the table above has the violations):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// Prism checks bearers: without one, 401 (relayed with its violation by the front server).
+async fn prism_refuses_a_request_without_a_bearer(front: &Front) {
     let unauthenticated = front
         .state
         .http
@@ -277,9 +310,12 @@ async fn every_action_is_accepted_by_prism() {
         unauthenticated.headers().contains_key("sl-violations"),
         "the front server must relay sl-violations"
     );
+}
 
-    let registry = threecx_ops::registry();
-    let front_ref = &front;
+/// Every action through the front server, `CONCURRENCY` at a time: the runs (sorted by
+/// resource and action) and every exchange the front server saw.
+async fn run_every_action(registry: &'static Registry, front: &Front) -> (Vec<Run>, Vec<Exchange>) {
+    let front_ref = front;
     let results: Vec<(Run, Vec<Exchange>)> =
         futures_util::stream::iter(registry.actions().iter().copied())
             .map(|op| run_one(registry, front_ref, op))
@@ -293,10 +329,12 @@ async fn every_action_is_accepted_by_prism() {
         exchanges.extend(mine);
     }
     runs.sort_by(|a, b| (a.resource, a.action).cmp(&(b.resource, b.action)));
-    let total = runs.len();
-    assert_eq!(total, registry.len());
 
-    // Our bearer always reached Prism and was never refused.
+    (runs, exchanges)
+}
+
+/// Our bearer always reached Prism and was never refused.
+fn our_bearer_was_never_refused(front: &Front, exchanges: &[Exchange]) {
     let refused_bearer: Vec<String> = exchanges
         .iter()
         .filter(|x| x.status == 401)
@@ -307,12 +345,15 @@ async fn every_action_is_accepted_by_prism() {
         "Prism refused our bearer token on: {refused_bearer:?}"
     );
     assert!(front.state.token_requests.load(Ordering::SeqCst) >= 1);
+}
 
+/// Prints the actions Prism did not accept: how many were accepted, and why each other was not.
+fn print_what_prism_did_not_accept(runs: &[Run]) -> (usize, BTreeMap<String, String>) {
     let mut accepted = 0;
     let mut not_accepted = BTreeMap::new();
     println!("\nactions Prism did not accept:");
     println!("{:<44} {:<6} request / why", "resource/action", "status");
-    for run in &runs {
+    for run in runs {
         let name = format!("{}/{}", run.resource, run.action);
         match &run.outcome {
             Outcome::Accepted { .. } => accepted += 1,
@@ -330,6 +371,11 @@ async fn every_action_is_accepted_by_prism() {
             }
         }
     }
+    (accepted, not_accepted)
+}
+
+/// Every action's request and verdict in `$CARGO_TARGET_TMPDIR/contract-report.txt`.
+fn write_the_report(runs: &[Run]) {
     let report = Path::new(env!("CARGO_TARGET_TMPDIR")).join("contract-report.txt");
     let lines: Vec<String> = runs
         .iter()
@@ -337,22 +383,17 @@ async fn every_action_is_accepted_by_prism() {
         .collect();
     std::fs::write(&report, lines.join("\n") + "\n").expect("write the report");
     println!("every action's request and verdict: {}", report.display());
-    let response_violations: usize = exchanges.iter().map(|x| x.response_violations).sum();
-    let allow_listed = not_accepted
-        .keys()
-        .filter(|a| allowed.contains_key(*a))
-        .count();
-    println!(
-        "(Prism's own mock answers broke the spec's response schemas {response_violations} times; \
-         not held against the requests)"
-    );
-    println!("elapsed {:.1?}", started.elapsed());
-    println!("prism contract: accepted {accepted} / total {total} (allow-listed {allow_listed})");
-    drop(front);
-    drop(prism);
+}
 
+/// Actions not accepted and not allow-listed, stale or unknown allow-list entries, and too long
+/// an allow list.
+fn allow_list_problems(
+    allowed: &BTreeMap<String, String>,
+    runs: &[Run],
+    not_accepted: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut problems = Vec::new();
-    for (action, why) in &not_accepted {
+    for (action, why) in not_accepted {
         if !allowed.contains_key(action) {
             problems.push(format!(
                 "{action} was not accepted and is not in {ALLOW_LIST}: {why}"
@@ -375,10 +416,5 @@ async fn every_action_is_accepted_by_prism() {
             allowed.len()
         ));
     }
-    assert!(
-        problems.is_empty(),
-        "the Prism contract failed ({} problems; the table above has the violations):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    problems
 }
