@@ -395,23 +395,23 @@ fn the_workflows(period_text: &str) -> Value {
 fn purge_the_chats_of_the_period(folder: &UserFolder, pbx: &TestPbx) {
     let inside = "TimeSent ge 2024-01-01T00:00:00Z and TimeSent le 2024-06-30T23:59:59Z";
     let outside = "TimeSent lt 2024-01-01T00:00:00Z or TimeSent gt 2024-06-30T23:59:59Z";
-    let outside_before = count(&pbx, CHATS.0, CHATS.1, Some(outside));
-    assert!(count(&pbx, CHATS.0, CHATS.1, Some(inside)) > 0);
+    let outside_before = count(pbx, CHATS.0, CHATS.1, Some(outside));
+    assert!(count(pbx, CHATS.0, CHATS.1, Some(inside)) > 0);
     let run = folder.execute("wfPurgeChats0001");
     assert_eq!(
         items(&run, "Purge")[0]["json"],
         json!({"success": true, "status": 204})
     );
     assert_eq!(pbx.handle.count("POST", "/xapi/v1/PurgeChats"), 1);
-    assert_eq!(count(&pbx, CHATS.0, CHATS.1, Some(inside)), 0);
-    assert_eq!(count(&pbx, CHATS.0, CHATS.1, Some(outside)), outside_before);
+    assert_eq!(count(pbx, CHATS.0, CHATS.1, Some(inside)), 0);
+    assert_eq!(count(pbx, CHATS.0, CHATS.1, Some(outside)), outside_before);
 }
 
 /// Every user, over several pages.
 fn list_every_user_over_several_pages(folder: &UserFolder, pbx: &TestPbx) {
     let run = folder.execute("wfListUsers00001");
     let users = items(&run, "Users");
-    assert_eq!(users.len() as u64, count(&pbx, "Users", "List User", None));
+    assert_eq!(users.len() as u64, count(pbx, "Users", "List User", None));
     assert!(users.len() > 200, "more than two pages of 100");
     assert_eq!(
         users[0]["json"].as_object().unwrap().len(),
@@ -441,7 +441,7 @@ fn create_update_read_back_and_delete_a_user(folder: &UserFolder, pbx: &TestPbx)
     assert_eq!(items(&run, "Get")[0]["json"]["LastName"], "Byron");
     assert_eq!(items(&run, "Delete")[0]["json"]["success"], true);
     let gone = threecx(["call", "Users", "Get User", "--param", &format!("Id={id}")])
-        .sandbox(&pbx)
+        .sandbox(pbx)
         .run();
     gone.assert_code(4);
 }
