@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use serde_json::{json, Value};
+use serde_json::Value;
+use threecx_test_support::fake_pbx::token_answer;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -34,12 +35,9 @@ pub async fn pbx(client_id: &str) -> MockServer {
         .and(path("/connect/token"))
         .and(body_string_contains(format!("client_id={client_id}")))
         .and(body_string_contains(format!("client_secret={SECRET}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer",
-            "expires_in": 3600,
-            "access_token": token_for(client_id),
-            "refresh_token": null
-        })))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(token_answer(&token_for(client_id), 3600)),
+        )
         .mount(&server)
         .await;
     server
@@ -217,12 +215,7 @@ impl TestPbx {
     /// Small sizes, so that a test starts in milliseconds.
     pub fn small() -> TestPbx {
         Self::start(threecx_sandbox::SandboxConfig {
-            sizes: threecx_sandbox::SeedSizes {
-                users: 25,
-                groups: 3,
-                call_history: 1000,
-                chat_messages: 400,
-            },
+            sizes: threecx_test_support::sandbox::small_seed(),
             ..threecx_sandbox::SandboxConfig::default()
         })
     }

@@ -94,417 +94,11 @@ const PRISM_START_TIMEOUT: Duration = Duration::from_secs(120);
 const PRISM_ERROR_TYPE: &str = "https://stoplight.io/prism/errors#";
 const ALLOW_LIST: &str = "tests/contract/allow-list.toml";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
+mod front;
+mod prism;
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-/// The official spec beside the repository. Missing is a failure, never a skip.
-fn spec_path() -> PathBuf {
-    let p = repo_root().join("../shared/xapi/swagger-20.0.10.yaml");
-    assert!(
-        p.is_file(),
-        "the 3CX spec is expected at {} (clone the repository beside shared/){}",
-        p.display(),
-        if in_ci() {
-            "; CI=true: not skipping"
-        } else {
-            ""
-        }
-    );
-    p
-}
-
-/// `PRISM_BIN`, or the binary `scripts/prism-setup.sh` installs (or finds) in `.prism/`.
-fn prism_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("PRISM_BIN").filter(|v| !v.is_empty()) {
-        let bin = PathBuf::from(bin);
-        assert!(
-            bin.is_file(),
-            "PRISM_BIN={} is not a file; unset it to let scripts/prism-setup.sh install Prism",
-            bin.display()
-        );
-        return bin;
-    }
-    let script = repo_root().join("scripts/prism-setup.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{} failed ({}); this test needs Prism: install Node.js 18+ with npm and network access \
-         to the npm registry, or set PRISM_BIN to a Prism 5.x binary{}. Its output:\n{stderr}",
-        script.display(),
-        out.status,
-        if in_ci() {
-            " (CI=true: a missing Prism is a failure, not a skip)"
-        } else {
-            ""
-        }
-    );
-    let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    assert!(
-        bin.is_file(),
-        "{} printed {:?}, which is not a file; its stderr:\n{stderr}",
-        script.display(),
-        bin.display()
-    );
-    bin
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-/// The Prism process; killed (and reaped) on drop, so also when the test panics.
-struct Prism {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prism {
-    /// Starts Prism on a free loopback port and waits until it listens. A port taken between
-    /// choosing and binding it makes Prism exit; then another port is tried (three in all).
-    async fn start(bin: &Path, spec: &Path) -> Prism {
-        let mut attempt = 1;
-        loop {
-            match Prism::try_start(bin, spec).await {
-                Ok(prism) => return prism,
-                Err(e) if attempt < 3 => eprintln!("{e}; trying another port"),
-                Err(e) => panic!("{e}"),
-            }
-            attempt += 1;
-        }
-    }
-
-    async fn try_start(bin: &Path, spec: &Path) -> Result<Prism, String> {
-        let port = free_port();
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("prism-{port}.log"));
-        let log_file = File::create(&log).expect("create the Prism log");
-        let child = Command::new(bin)
-            .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .arg(spec)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log handle"))
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start {} ({e}); Prism needs Node.js (`node` on the PATH)",
-                    bin.display()
-                )
-            });
-        let mut prism = Prism {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            log,
-        };
-        let started = Instant::now();
-        loop {
-            if let Some(status) = prism.child.try_wait().expect("poll Prism") {
-                return Err(format!(
-                    "Prism exited ({status}) before listening on {}; its log ({}):\n{}",
-                    prism.addr,
-                    prism.log.display(),
-                    prism.log_tail()
-                ));
-            }
-            if tokio::net::TcpStream::connect(prism.addr).await.is_ok() {
-                eprintln!(
-                    "prism listening on {} after {:.1?}",
-                    prism.addr,
-                    started.elapsed()
-                );
-                return Ok(prism);
-            }
-            assert!(
-                started.elapsed() < PRISM_START_TIMEOUT,
-                "Prism did not listen on {} within {PRISM_START_TIMEOUT:?}; its log:\n{}",
-                prism.addr,
-                prism.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-}
-
-/// One request the front server forwarded to Prism, and Prism's verdict.
-#[derive(Debug, Clone)]
-struct Exchange {
-    /// The bearer token it carried, if any.
-    token: Option<String>,
-    method: String,
-    /// As sent by the client, below `/xapi/v1`.
-    path: String,
-    status: u16,
-    /// Violations Prism found in the request.
-    request_violations: Vec<String>,
-    /// Violations Prism found in its own mock answer (counted, not held against us).
-    response_violations: usize,
-    /// Prism's own error (`type` `https://stoplight.io/prism/errors#...`): title and detail.
-    prism_error: Option<String>,
-}
-
-struct FrontState {
-    prism: SocketAddr,
-    http: HttpClient<HttpConnector, Full<Bytes>>,
-    exchanges: Mutex<Vec<Exchange>>,
-    token_requests: AtomicUsize,
-}
-
-/// The loopback stand-in for the PBX's front: token endpoint + forwarding to Prism.
-struct Front {
-    url: String,
-    state: Arc<FrontState>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Front {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Front {
-    async fn start(prism: SocketAddr) -> Front {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the front server");
-        let url = format!("http://{}", listener.local_addr().expect("front address"));
-        let state = Arc::new(FrontState {
-            prism,
-            http: HttpClient::builder(TokioExecutor::new()).build_http(),
-            exchanges: Mutex::new(Vec::new()),
-            token_requests: AtomicUsize::new(0),
-        });
-        let serving = state.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = serving.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| handle(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Front { url, state, task }
-    }
-
-    fn exchanges(&self) -> Vec<Exchange> {
-        self.state.exchanges.lock().unwrap().clone()
-    }
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
-    let mut res = Response::new(Full::new(Bytes::from(body.to_string())));
-    *res.status_mut() = status;
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
-}
-
-async fn handle(
-    state: Arc<FrontState>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            return Ok(json_response(
-                StatusCode::BAD_REQUEST,
-                json!({"error": {"code": "", "message": format!("unreadable body: {e}")}}),
-            ))
-        }
-    };
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-
-    if parts.method == hyper::Method::POST && path_and_query == "/connect/token" {
-        state.token_requests.fetch_add(1, Ordering::SeqCst);
-        let form: BTreeMap<String, String> =
-            url::form_urlencoded::parse(&body).into_owned().collect();
-        let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-        if field("grant_type") != "client_credentials"
-            || field("client_id").is_empty()
-            || field("client_secret") != SECRET
-        {
-            return Ok(json_response(
-                StatusCode::BAD_REQUEST,
-                json!({"error": "invalid_client", "error_description": "bad client credentials"}),
-            ));
-        }
-        return Ok(json_response(
-            StatusCode::OK,
-            json!({
-                "token_type": "Bearer",
-                "expires_in": 3600,
-                "access_token": format!("{TOKEN_PREFIX}{}", field("client_id")),
-                "refresh_token": null
-            }),
-        ));
-    }
-
-    let Some(rest) = path_and_query
-        .strip_prefix("/xapi/v1")
-        .filter(|r| r.starts_with('/') || r.starts_with('?') || r.is_empty())
-    else {
-        return Ok(json_response(
-            StatusCode::NOT_FOUND,
-            json!({"error": {"code": "", "message": "the front server serves /connect/token and /xapi/v1/* only"}}),
-        ));
-    };
-    let rest = if rest.starts_with('/') {
-        rest.to_owned()
-    } else {
-        format!("/{rest}")
-    };
-
-    let mut forward = Request::builder()
-        .method(parts.method.clone())
-        .uri(format!("http://{}{rest}", state.prism));
-    for (name, value) in &parts.headers {
-        if !is_hop_by_hop(name) && name != hyper::header::HOST {
-            forward = forward.header(name, value);
-        }
-    }
-    let forward = forward
-        .body(Full::new(body))
-        .expect("a valid forwarded request");
-    let answer = match state.http.request(forward).await {
-        Ok(a) => a,
-        Err(e) => {
-            return Ok(json_response(
-                StatusCode::BAD_GATEWAY,
-                json!({"error": {"code": "", "message": format!("Prism did not answer: {e}")}}),
-            ))
-        }
-    };
-    let (answer_parts, answer_body) = answer.into_parts();
-    let answer_body = answer_body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-
-    let (request_violations, response_violations) = violations(&answer_parts.headers);
-    state.exchanges.lock().unwrap().push(Exchange {
-        token: parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_owned),
-        method: parts.method.to_string(),
-        path: rest,
-        status: answer_parts.status.as_u16(),
-        request_violations,
-        response_violations,
-        prism_error: prism_error(&answer_body),
-    });
-
-    let mut res = Response::new(Full::new(answer_body));
-    *res.status_mut() = answer_parts.status;
-    for (name, value) in &answer_parts.headers {
-        if !is_hop_by_hop(name) {
-            res.headers_mut().append(name.clone(), value.clone());
-        }
-    }
-    Ok(res)
-}
-
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "transfer-encoding"
-            | "te"
-            | "trailer"
-            | "upgrade"
-    )
-}
-
-/// The `sl-violations` header split into request violations (as text) and a count of response
-/// violations.
-fn violations(headers: &hyper::HeaderMap) -> (Vec<String>, usize) {
-    let mut request = Vec::new();
-    let mut response = 0;
-    for value in headers.get_all("sl-violations") {
-        // An unreadable header still counts against the request, with its raw text.
-        let raw = String::from_utf8_lossy(value.as_bytes());
-        let parsed: Value = serde_json::from_str(&raw)
-            .unwrap_or_else(|_| json!([{"location": ["request"], "message": raw}]));
-        for v in parsed.as_array().into_iter().flatten() {
-            let location: Vec<String> = v["location"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|l| match l {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect();
-            if location.first().map(String::as_str) == Some("response") {
-                response += 1;
-            } else {
-                request.push(format!(
-                    "{} [{}]",
-                    v["message"].as_str().unwrap_or("(no message)"),
-                    location.join(".")
-                ));
-            }
-        }
-    }
-    (request, response)
-}
-
-fn prism_error(body: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let kind = v["type"].as_str()?;
-    let name = kind.strip_prefix(PRISM_ERROR_TYPE)?;
-    Some(format!(
-        "{name}: {} {}",
-        v["title"].as_str().unwrap_or(""),
-        v["detail"].as_str().unwrap_or("")
-    ))
-}
+use front::*;
+use prism::*;
 
 /// Whether the answer has the shape the action promises (a check that Prism matched the
 /// request to the intended operation, and of the generated response kind).
@@ -663,7 +257,40 @@ async fn every_action_is_accepted_by_prism() {
     let prism = Prism::start(&bin, &spec).await;
     let front = Front::start(prism.addr).await;
 
-    // Prism checks bearers: without one, 401 (relayed with its violation by the front server).
+    prism_refuses_a_request_without_a_bearer(&front).await;
+    let registry = threecx_ops::registry();
+    let (runs, exchanges) = run_every_action(registry, &front).await;
+    let total = runs.len();
+    assert_eq!(total, registry.len());
+    our_bearer_was_never_refused(&front, &exchanges);
+
+    let (accepted, not_accepted) = print_what_prism_did_not_accept(&runs);
+    write_the_report(&runs);
+    let response_violations: usize = exchanges.iter().map(|x| x.response_violations).sum();
+    let allow_listed = not_accepted
+        .keys()
+        .filter(|a| allowed.contains_key(*a))
+        .count();
+    println!(
+        "(Prism's own mock answers broke the spec's response schemas {response_violations} times; \
+         not held against the requests)"
+    );
+    println!("elapsed {:.1?}", started.elapsed());
+    println!("prism contract: accepted {accepted} / total {total} (allow-listed {allow_listed})");
+    drop(front);
+    drop(prism);
+
+    let problems = allow_list_problems(&allowed, &runs, &not_accepted);
+    assert!(
+        problems.is_empty(),
+        "the Prism contract failed ({} problems; the table above has the violations):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// Prism checks bearers: without one, 401 (relayed with its violation by the front server).
+async fn prism_refuses_a_request_without_a_bearer(front: &Front) {
     let unauthenticated = front
         .state
         .http
@@ -683,9 +310,12 @@ async fn every_action_is_accepted_by_prism() {
         unauthenticated.headers().contains_key("sl-violations"),
         "the front server must relay sl-violations"
     );
+}
 
-    let registry = threecx_ops::registry();
-    let front_ref = &front;
+/// Every action through the front server, `CONCURRENCY` at a time: the runs (sorted by
+/// resource and action) and every exchange the front server saw.
+async fn run_every_action(registry: &'static Registry, front: &Front) -> (Vec<Run>, Vec<Exchange>) {
+    let front_ref = front;
     let results: Vec<(Run, Vec<Exchange>)> =
         futures_util::stream::iter(registry.actions().iter().copied())
             .map(|op| run_one(registry, front_ref, op))
@@ -699,10 +329,12 @@ async fn every_action_is_accepted_by_prism() {
         exchanges.extend(mine);
     }
     runs.sort_by(|a, b| (a.resource, a.action).cmp(&(b.resource, b.action)));
-    let total = runs.len();
-    assert_eq!(total, registry.len());
 
-    // Our bearer always reached Prism and was never refused.
+    (runs, exchanges)
+}
+
+/// Our bearer always reached Prism and was never refused.
+fn our_bearer_was_never_refused(front: &Front, exchanges: &[Exchange]) {
     let refused_bearer: Vec<String> = exchanges
         .iter()
         .filter(|x| x.status == 401)
@@ -713,12 +345,15 @@ async fn every_action_is_accepted_by_prism() {
         "Prism refused our bearer token on: {refused_bearer:?}"
     );
     assert!(front.state.token_requests.load(Ordering::SeqCst) >= 1);
+}
 
+/// Prints the actions Prism did not accept: how many were accepted, and why each other was not.
+fn print_what_prism_did_not_accept(runs: &[Run]) -> (usize, BTreeMap<String, String>) {
     let mut accepted = 0;
     let mut not_accepted = BTreeMap::new();
     println!("\nactions Prism did not accept:");
     println!("{:<44} {:<6} request / why", "resource/action", "status");
-    for run in &runs {
+    for run in runs {
         let name = format!("{}/{}", run.resource, run.action);
         match &run.outcome {
             Outcome::Accepted { .. } => accepted += 1,
@@ -736,6 +371,11 @@ async fn every_action_is_accepted_by_prism() {
             }
         }
     }
+    (accepted, not_accepted)
+}
+
+/// Every action's request and verdict in `$CARGO_TARGET_TMPDIR/contract-report.txt`.
+fn write_the_report(runs: &[Run]) {
     let report = Path::new(env!("CARGO_TARGET_TMPDIR")).join("contract-report.txt");
     let lines: Vec<String> = runs
         .iter()
@@ -743,22 +383,17 @@ async fn every_action_is_accepted_by_prism() {
         .collect();
     std::fs::write(&report, lines.join("\n") + "\n").expect("write the report");
     println!("every action's request and verdict: {}", report.display());
-    let response_violations: usize = exchanges.iter().map(|x| x.response_violations).sum();
-    let allow_listed = not_accepted
-        .keys()
-        .filter(|a| allowed.contains_key(*a))
-        .count();
-    println!(
-        "(Prism's own mock answers broke the spec's response schemas {response_violations} times; \
-         not held against the requests)"
-    );
-    println!("elapsed {:.1?}", started.elapsed());
-    println!("prism contract: accepted {accepted} / total {total} (allow-listed {allow_listed})");
-    drop(front);
-    drop(prism);
+}
 
+/// Actions not accepted and not allow-listed, stale or unknown allow-list entries, and too long
+/// an allow list.
+fn allow_list_problems(
+    allowed: &BTreeMap<String, String>,
+    runs: &[Run],
+    not_accepted: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut problems = Vec::new();
-    for (action, why) in &not_accepted {
+    for (action, why) in not_accepted {
         if !allowed.contains_key(action) {
             problems.push(format!(
                 "{action} was not accepted and is not in {ALLOW_LIST}: {why}"
@@ -781,10 +416,5 @@ async fn every_action_is_accepted_by_prism() {
             allowed.len()
         ));
     }
-    assert!(
-        problems.is_empty(),
-        "the Prism contract failed ({} problems; the table above has the violations):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    problems
 }

@@ -75,7 +75,7 @@ fn appears_in_the_registry_with_its_schemas() {
 #[tokio::test]
 async fn disable_user_disables_it_in_the_sandbox() {
     let pbx = support::sandbox().await;
-    let client = support::client(&pbx);
+    let client = threecx_test_support::sandbox::sandbox_client(&pbx);
     let registry = threecx_example_user_offboarding::registry();
     let enabled = || async {
         registry
@@ -198,7 +198,7 @@ async fn extension_tools_over_mcp() {
     use threecx_gateway::mcp::{McpOptions, McpServer};
     let pbx = support::sandbox().await;
     let server = McpServer::new(
-        support::client(&pbx),
+        threecx_test_support::sandbox::sandbox_client(&pbx),
         McpOptions {
             resources: Some(vec!["User Offboarding".into()]),
         },
@@ -229,13 +229,10 @@ fn threecx_with_extension() -> std::path::PathBuf {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
         .join("with-extension");
-    escargot::CargoBuild::new()
-        .manifest_path(root.join("Cargo.toml"))
-        .package("threecx-cli")
+    threecx_test_support::build::cargo_build("threecx-cli")
         .bin("threecx")
         .features("user-offboarding")
         .target_dir(target)
-        .current_release()
         .run()
         .unwrap_or_else(|e| panic!("cargo build -p threecx-cli --features user-offboarding: {e}"))
         .path()

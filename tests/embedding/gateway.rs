@@ -308,7 +308,7 @@ async fn the_api_key_is_required() {
 #[tokio::test]
 async fn oversize_bodies_are_refused() {
     let pbx = support::sandbox().await;
-    let state = GatewayState::new(support::client(&pbx), KEY)
+    let state = GatewayState::new(threecx_test_support::sandbox::sandbox_client(&pbx), KEY)
         .unwrap()
         .max_body_bytes(4096);
     let gw = Gateway::start(state).await;
@@ -441,7 +441,11 @@ async fn upstream_errors_are_mapped() {
 
     // The PBX refusing the gateway's credentials is a 502 with a hint, not a 401.
     let bad = Gateway::start(
-        GatewayState::new(support::client_with_secret(&pbx, "wrong-pbx-secret"), KEY).unwrap(),
+        GatewayState::new(
+            threecx_test_support::sandbox::sandbox_client_with_secret(&pbx, "wrong-pbx-secret"),
+            KEY,
+        )
+        .unwrap(),
     )
     .await;
     let answer = bad
@@ -552,7 +556,11 @@ async fn pbx_secrets_never_appear_in_answers() {
         gw.get("/v1/nothing-here").await,
     ];
     let bad = Gateway::start(
-        GatewayState::new(support::client_with_secret(&pbx, pbx.client_secret()), KEY).unwrap(),
+        GatewayState::new(
+            threecx_test_support::sandbox::sandbox_client_with_secret(&pbx, pbx.client_secret()),
+            KEY,
+        )
+        .unwrap(),
     )
     .await;
     answers.push(bad.get("/v1/actions/Users/ListUser").await);

@@ -1,16 +1,9 @@
 //! The library-embedding example (`cargo run -p threecx-gateway --example dispatch`): another
 //! Rust program dispatching actions by name against an in-process sandbox, run as its user would.
-
-use std::path::Path;
-
 #[test]
 fn the_dispatch_example_runs_end_to_end() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let built = escargot::CargoBuild::new()
-        .manifest_path(manifest)
-        .package("threecx-gateway")
+    let built = threecx_test_support::build::cargo_build("threecx-gateway")
         .example("dispatch")
-        .current_release()
         .run()
         .expect("cargo build --example dispatch");
     let out = built

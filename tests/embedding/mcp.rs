@@ -13,7 +13,8 @@ use crate::support;
 /// Connects an rmcp client to a fresh server over a duplex pipe; the handshake (initialize,
 /// initialized) happens here.
 async fn connect(pbx: &SandboxHandle, options: McpOptions) -> RunningService<RoleClient, ()> {
-    let server = McpServer::new(support::client(pbx), options).expect("server");
+    let server = McpServer::new(threecx_test_support::sandbox::sandbox_client(pbx), options)
+        .expect("server");
     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
         let running = server.serve(server_io).await.expect("server handshake");
@@ -263,7 +264,7 @@ async fn resources_option_adds_one_tool_per_action() {
 
     // Unknown resources are refused up front, with suggestions.
     let e = McpServer::new(
-        support::client(&pbx),
+        threecx_test_support::sandbox::sandbox_client(&pbx),
         McpOptions {
             resources: Some(vec!["Userz".into()]),
         },
@@ -313,7 +314,6 @@ async fn tool_answers_never_contain_pbx_secrets() {
 #[tokio::test]
 async fn stdio_server_in_a_child_process() {
     use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
     use std::time::Duration;
 
     let pbx = support::sandbox().await;
@@ -323,26 +323,7 @@ async fn stdio_server_in_a_child_process() {
         pbx.client_secret().to_owned(),
     );
     let outcome = tokio::task::spawn_blocking(move || {
-        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let built = escargot::CargoBuild::new()
-            .manifest_path(manifest)
-            .package("threecx-gateway")
-            .example("mcp_stdio")
-            .current_release()
-            .run()
-            .expect("cargo build --example mcp_stdio");
-        let mut child = Command::new(built.path())
-            .arg("Users")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("THREECX_URL", &url)
-            .env("THREECX_CLIENT_ID", &id)
-            .env("THREECX_CLIENT_SECRET", &secret)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn mcp_stdio");
+        let mut child = start_the_mcp_stdio_example(&url, &id, &secret);
         let mut stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
@@ -417,4 +398,25 @@ async fn stdio_server_in_a_child_process() {
         "{user}"
     );
     assert!(exit.success(), "{exit:?}");
+}
+
+/// Builds the `mcp_stdio` example and starts it for the `Users` resource against the PBX at
+/// `url`, with pipes for stdin, stdout and stderr.
+fn start_the_mcp_stdio_example(url: &str, id: &str, secret: &str) -> std::process::Child {
+    let built = threecx_test_support::build::cargo_build("threecx-gateway")
+        .example("mcp_stdio")
+        .run()
+        .expect("cargo build --example mcp_stdio");
+    std::process::Command::new(built.path())
+        .arg("Users")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("THREECX_URL", url)
+        .env("THREECX_CLIENT_ID", id)
+        .env("THREECX_CLIENT_SECRET", secret)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn mcp_stdio")
 }

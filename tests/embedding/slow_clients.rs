@@ -25,7 +25,7 @@ async fn start(
 ) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = GatewayState::new(support::client(pbx), KEY).unwrap();
+    let state = GatewayState::new(threecx_test_support::sandbox::sandbox_client(pbx), KEY).unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(gateway::serve_listener_with(
         listener,
@@ -88,70 +88,16 @@ async fn five_hundred_idle_and_dribbling_clients_neither_starve_callers_nor_stay
     // Dribblers send a request head one byte every 200 ms, never finishing it.
     let mut dribblers = Vec::with_capacity(DRIBBLING);
     for _ in 0..DRIBBLING {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        dribblers.push(tokio::spawn(async move {
-            let since = Instant::now();
-            let head = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nX-Slow: ";
-            if stream.write_all(head).await.is_err() {
-                return Some(since.elapsed());
-            }
-            // Bounded: at most 15 s of dribbling.
-            for _ in 0..75 {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                if stream.write_all(b"a").await.is_err() {
-                    return Some(since.elapsed());
-                }
-                let mut buf = [0u8; 256];
-                match tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buf)).await {
-                    Ok(Ok(0)) | Ok(Err(_)) => return Some(since.elapsed()),
-                    _ => {}
-                }
-            }
-            None
-        }));
+        let stream = TcpStream::connect(addr).await.unwrap();
+        dribblers.push(tokio::spawn(dribble(stream)));
     }
     // One keep-alive connection that made a call and then idles.
-    let mut keep_alive = TcpStream::connect(addr).await.unwrap();
-    keep_alive
-        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = keep_alive.read(&mut buf).await.unwrap();
-    assert!(
-        buf[..n].starts_with(b"HTTP/1.1 200"),
-        "{:?}",
-        String::from_utf8_lossy(&buf[..n])
-    );
+    let keep_alive = keep_alive_after_one_call(addr).await;
     let keep_alive_since = Instant::now();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // With 501 clients holding connections: liveness and an authenticated call to the PBX.
-    let client = http();
-    let started = Instant::now();
-    let health = client
-        .get(format!("http://{addr}/healthz"))
-        .send()
-        .await
-        .unwrap();
-    let healthz_ms = started.elapsed().as_millis();
-    assert_eq!(health.status(), 200);
-    let started = Instant::now();
-    let call = client
-        .post(format!(
-            "http://{addr}/v1/actions/SystemStatus/GetSystemStatus"
-        ))
-        .header("X-Api-Key", KEY)
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
-    let call_ms = started.elapsed().as_millis();
-    let status = call.status();
-    let text = call.text().await.unwrap();
-    assert_eq!(status, 200, "{text}");
-    assert!(healthz_ms < 1000, "/healthz took {healthz_ms} ms");
-    assert!(call_ms < 1000, "the authenticated call took {call_ms} ms");
+    let (healthz_ms, call_ms) = callers_are_served_quickly(addr).await;
 
     // Every one of them is closed within the header-read timeout (plus scheduling slack).
     let slack = Duration::from_millis(1500);
@@ -279,4 +225,74 @@ async fn a_half_sent_head_does_not_hold_up_the_shutdown() {
     assert!(closed_after(idle, started, deadline).await.is_some());
     // And nothing listens any more.
     assert!(TcpStream::connect(addr).await.is_err());
+}
+
+/// Sends a request head one byte every 200 ms, never finishing it (at most 15 s): how long
+/// until the gateway closed the connection, `None` if it never did.
+async fn dribble(mut stream: TcpStream) -> Option<Duration> {
+    let since = Instant::now();
+    let head = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\nX-Slow: ";
+    if stream.write_all(head).await.is_err() {
+        return Some(since.elapsed());
+    }
+    // Bounded: at most 15 s of dribbling.
+    for _ in 0..75 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if stream.write_all(b"a").await.is_err() {
+            return Some(since.elapsed());
+        }
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(since.elapsed()),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A keep-alive connection that made one `/healthz` call (answered 200).
+async fn keep_alive_after_one_call(addr: SocketAddr) -> TcpStream {
+    let mut keep_alive = TcpStream::connect(addr).await.unwrap();
+    keep_alive
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = keep_alive.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    keep_alive
+}
+
+/// `/healthz` and an authenticated call both answer 200 within a second: their times in ms.
+async fn callers_are_served_quickly(addr: SocketAddr) -> (u128, u128) {
+    let client = http();
+    let started = Instant::now();
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    let healthz_ms = started.elapsed().as_millis();
+    assert_eq!(health.status(), 200);
+    let started = Instant::now();
+    let call = client
+        .post(format!(
+            "http://{addr}/v1/actions/SystemStatus/GetSystemStatus"
+        ))
+        .header("X-Api-Key", KEY)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    let call_ms = started.elapsed().as_millis();
+    let status = call.status();
+    let text = call.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    assert!(healthz_ms < 1000, "/healthz took {healthz_ms} ms");
+    assert!(call_ms < 1000, "the authenticated call took {call_ms} ms");
+    (healthz_ms, call_ms)
 }

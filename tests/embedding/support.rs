@@ -1,12 +1,11 @@
 //! A sandbox PBX and a gateway in front of it, both on loopback.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use threecx_core::Client;
 use threecx_gateway::gateway::{self, GatewayState};
-use threecx_sandbox::{Sandbox, SandboxConfig, SandboxHandle, SeedSizes};
+use threecx_sandbox::{SandboxConfig, SandboxHandle, SeedSizes};
+use threecx_test_support::sandbox::{sandbox_client, small_seed, start_sandbox, unique_client_id};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -16,38 +15,19 @@ pub const KEY: &str = "embedding-test-key-0123456789abcdef";
 /// A sandbox PBX with a distinctive client secret (so tests can check it never leaks), and a
 /// fresh client ID (the SDK keeps one token cache per URL and client ID in the process).
 pub async fn sandbox() -> SandboxHandle {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
     // The extension's actions are in the registry the sandbox and gateway see.
     threecx_example_user_offboarding::ensure_linked();
-    Sandbox::start(SandboxConfig {
+    let client_id = unique_client_id("embedding");
+    start_sandbox(SandboxConfig {
         sizes: SeedSizes {
-            users: 25,
-            groups: 3,
             call_history: 500,
-            chat_messages: 400,
+            ..small_seed()
         },
-        client_id: format!("embedding-{n}"),
-        client_secret: format!("pbx-secret-never-shown-{n}"),
+        client_secret: format!("pbx-secret-never-shown-{client_id}"),
+        client_id,
         ..SandboxConfig::default()
     })
     .await
-    .expect("sandbox starts")
-}
-
-pub fn client(pbx: &SandboxHandle) -> Client {
-    client_with_secret(pbx, pbx.client_secret())
-}
-
-pub fn client_with_secret(pbx: &SandboxHandle, secret: &str) -> Client {
-    Client::new(
-        pbx.client_config()
-            .client_secret(secret.to_owned())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("config"),
-    )
-    .expect("client")
 }
 
 /// A gateway serving on 127.0.0.1:<free port>; stopped when dropped.
@@ -86,7 +66,7 @@ impl Gateway {
 
     /// A gateway in front of `pbx` with [`KEY`].
     pub async fn for_pbx(pbx: &SandboxHandle) -> Gateway {
-        Gateway::start(GatewayState::new(client(pbx), KEY).expect("state")).await
+        Gateway::start(GatewayState::new(sandbox_client(pbx), KEY).expect("state")).await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -7,7 +7,8 @@ use serde_json::json;
 use threecx_core::{Client, Error};
 use threecx_sandbox::{Fault, FaultConfig, FaultRule, SandboxConfig};
 
-use crate::support::{ms, report, small, start, EXCLUSIVE};
+use crate::support::{ms, report, EXCLUSIVE};
+use threecx_test_support::sandbox::{small_sandbox_config, start_sandbox};
 
 const CALLS: usize = 1000;
 
@@ -19,11 +20,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_calls_through_one_client() {
     let _alone = EXCLUSIVE.lock().await;
-    let pbx = start(SandboxConfig {
+    let pbx = start_sandbox(SandboxConfig {
         seed: 42,
         faults: FaultConfig::default()
             .with(FaultRule::new(Fault::unavailable()).rate(0.01).api_only()),
-        ..small("load")
+        ..small_sandbox_config("rel-load")
     })
     .await;
     let client = Client::new(
@@ -39,40 +40,9 @@ async fn a_thousand_concurrent_calls_through_one_client() {
     let mut tasks = Vec::with_capacity(CALLS);
     for i in 0..CALLS {
         let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            let registry = threecx_ops::registry();
-            let (resource, action, input) = match i % 3 {
-                0 => ("Users", "Get User", json!({"Id": 1 + (i % 25)})),
-                1 => (
-                    "Users",
-                    "List User",
-                    json!({"$top": 5, "$skip": i % 20, "$select": ["Id", "Number"]}),
-                ),
-                _ => ("System Status", "Get System Status", json!({})),
-            };
-            let t = Instant::now();
-            let result = registry.call(&client, resource, action, input).await;
-            (t.elapsed(), result.map(|r| r.to_json()))
-        }));
+        tasks.push(tokio::spawn(call_number(client, i)));
     }
-    let (mut ok, mut failed, mut panics) = (0usize, Vec::new(), 0usize);
-    let mut latencies = Vec::with_capacity(CALLS);
-    for task in tasks {
-        match task.await {
-            Ok((elapsed, result)) => {
-                latencies.push(elapsed);
-                match result {
-                    Ok(v) => {
-                        assert!(v.is_object(), "{v}");
-                        ok += 1;
-                    }
-                    Err(e) => failed.push(e),
-                }
-            }
-            Err(e) if e.is_panic() => panics += 1,
-            Err(e) => panic!("task cancelled: {e}"),
-        }
-    }
+    let (ok, failed, panics, mut latencies) = outcomes(tasks).await;
     let wall = started.elapsed();
     latencies.sort();
 
@@ -120,4 +90,46 @@ async fn a_thousand_concurrent_calls_through_one_client() {
             ms(wall),
         ),
     );
+}
+
+/// Call number `i`: Get User, List User or Get System Status in turn; its time and answer.
+async fn call_number(client: Client, i: usize) -> (Duration, Result<serde_json::Value, Error>) {
+    let registry = threecx_ops::registry();
+    let (resource, action, input) = match i % 3 {
+        0 => ("Users", "Get User", json!({"Id": 1 + (i % 25)})),
+        1 => (
+            "Users",
+            "List User",
+            json!({"$top": 5, "$skip": i % 20, "$select": ["Id", "Number"]}),
+        ),
+        _ => ("System Status", "Get System Status", json!({})),
+    };
+    let t = Instant::now();
+    let result = registry.call(&client, resource, action, input).await;
+    (t.elapsed(), result.map(|r| r.to_json()))
+}
+
+/// What the calls gave: successes, failures, panics and each call's time.
+async fn outcomes(
+    tasks: Vec<tokio::task::JoinHandle<(Duration, Result<serde_json::Value, Error>)>>,
+) -> (usize, Vec<Error>, usize, Vec<Duration>) {
+    let (mut ok, mut failed, mut panics) = (0usize, Vec::new(), 0usize);
+    let mut latencies = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        match task.await {
+            Ok((elapsed, result)) => {
+                latencies.push(elapsed);
+                match result {
+                    Ok(v) => {
+                        assert!(v.is_object(), "{v}");
+                        ok += 1;
+                    }
+                    Err(e) => failed.push(e),
+                }
+            }
+            Err(e) if e.is_panic() => panics += 1,
+            Err(e) => panic!("task cancelled: {e}"),
+        }
+    }
+    (ok, failed, panics, latencies)
 }

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use threecx_core::{Client, Error};
 use threecx_sandbox::{Fault, FaultRule, SandboxHandle};
 
-use crate::support::{ms, report, small, start, EXCLUSIVE};
+use crate::support::{ms, report, EXCLUSIVE};
+use threecx_test_support::sandbox::{small_sandbox_config, start_sandbox};
 
 const TIMEOUT: Duration = Duration::from_millis(300);
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
@@ -150,27 +151,9 @@ fn matches(expect: Expect, result: &Result<Value, Error>, attempts: usize) -> bo
     }
 }
 
-async fn run_cell(row: &Row, op: Op) -> Cell {
-    let pbx = start(small("matrix")).await;
-    let c = client(&pbx);
-    let registry = threecx_ops::registry();
-    // A seeded user; this also fetches the token, before any fault is armed.
-    let users = registry
-        .call(
-            &c,
-            "Users",
-            "List User",
-            json!({"$top": 1, "$select": ["Id"]}),
-        )
-        .await
-        .expect("list users")
-        .to_json();
-    let id = users["value"][0]["Id"].as_i64().expect("a seeded user");
-    let chats_before = pbx.counts().chat_messages;
-    pbx.clear_requests();
-    pbx.add_fault(FaultRule::new((row.make)()).api_only().times(1));
-
-    let (resource, action, input, method, path) = match op {
+/// The call of `op` on user `id`: resource, action, input, and the method and path it sends.
+fn the_call(op: Op, id: i64) -> (&'static str, &'static str, Value, &'static str, String) {
+    match op {
         Op::Get => (
             "Users",
             "Get User",
@@ -192,7 +175,30 @@ async fn run_cell(row: &Row, op: Op) -> Cell {
             "POST",
             "/xapi/v1/PurgeChats".to_owned(),
         ),
-    };
+    }
+}
+
+async fn run_cell(row: &Row, op: Op) -> Cell {
+    let pbx = start_sandbox(small_sandbox_config("rel-matrix")).await;
+    let c = client(&pbx);
+    let registry = threecx_ops::registry();
+    // A seeded user; this also fetches the token, before any fault is armed.
+    let users = registry
+        .call(
+            &c,
+            "Users",
+            "List User",
+            json!({"$top": 1, "$select": ["Id"]}),
+        )
+        .await
+        .expect("list users")
+        .to_json();
+    let id = users["value"][0]["Id"].as_i64().expect("a seeded user");
+    let chats_before = pbx.counts().chat_messages;
+    pbx.clear_requests();
+    pbx.add_fault(FaultRule::new((row.make)()).api_only().times(1));
+
+    let (resource, action, input, method, path) = the_call(op, id);
     let started = Instant::now();
     let result = registry
         .call(&c, resource, action, input)

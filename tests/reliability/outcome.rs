@@ -11,7 +11,7 @@ use threecx_gateway::rmcp::model::CallToolRequestParams;
 use threecx_gateway::rmcp::ServiceExt;
 use threecx_sandbox::{Fault, FaultRule, SandboxHandle};
 
-use crate::support::{small, start};
+use threecx_test_support::sandbox::{small_sandbox_config, start_sandbox};
 
 const PURGE: &str = "/xapi/v1/PurgeChats";
 const KEY: &str = "outcome-test-key-0123456789abcdef";
@@ -21,7 +21,7 @@ fn period() -> Value {
 }
 
 async fn resetting_pbx() -> SandboxHandle {
-    let pbx = start(small("outcome")).await;
+    let pbx = start_sandbox(small_sandbox_config("rel-outcome")).await;
     pbx.add_fault(
         FaultRule::new(Fault::ConnectionReset)
             .path_prefix(PURGE)

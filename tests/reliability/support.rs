@@ -1,42 +1,10 @@
-//! Sandboxes, clients, the `threecx` binary and reports.
+//! The `threecx` binary and reports (sandboxes: `threecx_test_support::sandbox`).
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
-
-use threecx_sandbox::{Sandbox, SandboxConfig, SandboxHandle, SeedSizes};
-
-/// A client ID no other test of this process uses: the SDK keeps one token cache per
-/// (URL, client ID) per process, and a port may be reused by the next sandbox.
-pub fn unique_client_id(what: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!(
-        "rel-{what}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A small sandbox (starts in milliseconds) with its own client ID.
-pub fn small(what: &str) -> SandboxConfig {
-    SandboxConfig {
-        sizes: SeedSizes {
-            users: 25,
-            groups: 3,
-            call_history: 1000,
-            chat_messages: 400,
-        },
-        client_id: unique_client_id(what),
-        ..SandboxConfig::default()
-    }
-}
-
-pub async fn start(config: SandboxConfig) -> SandboxHandle {
-    Sandbox::start(config).await.expect("the sandbox starts")
-}
 
 /// Held by the tests that measure time or load the CPU (the fault matrix, the load test, the
 /// fuzzers, the build of the binary), so that none of them skews another's timings on a
@@ -69,12 +37,8 @@ pub fn threecx_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let _alone = EXCLUSIVE.blocking_lock();
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        let built = escargot::CargoBuild::new()
-            .manifest_path(manifest)
-            .package("threecx-cli")
+        let built = threecx_test_support::build::cargo_build("threecx-cli")
             .bin("threecx")
-            .current_release()
             .run()
             .unwrap_or_else(|e| panic!("cargo build -p threecx-cli: {e}"));
         built.path().to_owned()

@@ -14,7 +14,8 @@ use serde_json::json;
 use threecx_core::{Client, ConfigBuilder, Error};
 use threecx_sandbox::{SandboxConfig, SandboxHandle, TlsConfig};
 
-use crate::support::{report, run_threecx, small, start};
+use crate::support::{report, run_threecx};
+use threecx_test_support::sandbox::{small_sandbox_config, start_sandbox};
 
 /// A private CA and a server certificate it issued, in a temporary folder.
 pub struct Pki {
@@ -67,7 +68,7 @@ impl Pki {
 fn https(pki: &Pki, what: &str) -> SandboxConfig {
     SandboxConfig {
         tls: Some(pki.server.clone()),
-        ..small(what)
+        ..small_sandbox_config(&format!("rel-{what}"))
     }
 }
 
@@ -109,7 +110,7 @@ fn assert_tls_refused(result: Result<serde_json::Value, Error>, pbx: &SandboxHan
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_trusts_a_private_ca_only_when_told() {
     let pki = Pki::new("threecx test CA");
-    let pbx = start(https(&pki, "tls-sdk")).await;
+    let pbx = start_sandbox(https(&pki, "tls-sdk")).await;
     assert!(pbx.url().starts_with("https://127.0.0.1:"), "{}", pbx.url());
 
     let untrusted = assert_tls_refused(status(&client(pbx.client_config())).await, &pbx);
@@ -155,7 +156,7 @@ fn the_cli_trusts_a_private_ca_only_when_told() {
         .enable_all()
         .build()
         .unwrap();
-    let pbx = runtime.block_on(start(https(&pki, "tls-cli")));
+    let pbx = runtime.block_on(start_sandbox(https(&pki, "tls-cli")));
     let env = [
         ("THREECX_URL", pbx.url()),
         ("THREECX_CLIENT_ID", pbx.client_id().to_owned()),

@@ -3,12 +3,13 @@
 
 use serde_json::json;
 
-use crate::support::{call, client, ok, small, start, status, without_context};
+use crate::support::{call, ok, status, without_context};
+use threecx_test_support::sandbox::{sandbox_client, small_sandbox_config, start_sandbox};
 
 #[tokio::test]
 async fn batch_delete_removes_users_and_reports_unknown_ids() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let out = ok(&c, "Users", "Batch Delete", json!({"ids": [1, 2, 999]})).await;
     let errors = out["value"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{out}");
@@ -26,8 +27,8 @@ async fn batch_delete_removes_users_and_reports_unknown_ids() {
 
 #[tokio::test]
 async fn first_available_extension_number() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let first = || {
         ok(
             &c,
@@ -55,8 +56,8 @@ async fn first_available_extension_number() {
 
 #[tokio::test]
 async fn system_status_matches_the_store() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let s = ok(&c, "System Status", "Get System Status", json!({})).await;
     assert_eq!(s["Version"], "20.0.10");
     assert_eq!(s["UserExtensions"], 25);
@@ -77,8 +78,8 @@ async fn system_status_matches_the_store() {
 
 #[tokio::test]
 async fn singletons_keep_updates() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let out = ok(
         &c,
         "Chat Log Settings",
@@ -102,7 +103,7 @@ async fn singletons_keep_updates() {
 
 #[tokio::test]
 async fn banner_names_url_and_credentials() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let text = threecx_sandbox::banner(&pbx);
     eprintln!("{text}");
     for want in [

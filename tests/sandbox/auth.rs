@@ -8,11 +8,12 @@ use serde_json::{json, Value};
 use threecx_core::{Client, Error};
 use threecx_sandbox::SandboxConfig;
 
-use crate::support::{call, client, ok, small, start, Raw};
+use crate::support::{call, ok, Raw};
+use threecx_test_support::sandbox::{sandbox_client, small_sandbox_config, start_sandbox};
 
 #[tokio::test]
 async fn token_flow_and_bearer_checks() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let raw = Raw::new(&pbx);
 
     let (status, body) = raw.token_answer(pbx.client_id(), pbx.client_secret()).await;
@@ -55,7 +56,7 @@ async fn token_flow_and_bearer_checks() {
     assert_eq!(r.status(), 200);
 
     // Through the SDK: one token for many calls.
-    let c = client(&pbx);
+    let c = sandbox_client(&pbx);
     for _ in 0..3 {
         ok(&c, "Users", "List User", json!({"$top": 1})).await;
     }
@@ -69,7 +70,7 @@ async fn token_flow_and_bearer_checks() {
 
 #[tokio::test]
 async fn wrong_credentials_are_refused() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let raw = Raw::new(&pbx);
     let (status, body) = raw.token_answer(pbx.client_id(), "wrong").await;
     assert_eq!(status, 401);
@@ -111,9 +112,9 @@ async fn wrong_credentials_are_refused() {
 #[tokio::test]
 async fn expires_in_is_minutes_before_20_0_9() {
     for (version, expires_in) in [("20.0.8", 60), ("20.0.9", 3600), ("20.0.10", 3600)] {
-        let pbx = start(SandboxConfig {
+        let pbx = start_sandbox(SandboxConfig {
             emulate_version: version.to_owned(),
-            ..small()
+            ..small_sandbox_config("sandbox-test")
         })
         .await;
         let (_, body) = Raw::new(&pbx)
@@ -121,7 +122,7 @@ async fn expires_in_is_minutes_before_20_0_9() {
             .await;
         assert_eq!(body["expires_in"], expires_in, "{version}");
         let status = ok(
-            &client(&pbx),
+            &sandbox_client(&pbx),
             "System Status",
             "Get System Status",
             json!({}),
@@ -130,17 +131,17 @@ async fn expires_in_is_minutes_before_20_0_9() {
         assert_eq!(status["Version"], version);
     }
     // Opaque tokens (no JWT exp): the SDK reads 60 as minutes and keeps its token.
-    let pbx = start(SandboxConfig {
+    let pbx = start_sandbox(SandboxConfig {
         emulate_version: "20.0.8".to_owned(),
         jwt_tokens: false,
-        ..small()
+        ..small_sandbox_config("sandbox-test")
     })
     .await;
     let (_, body) = Raw::new(&pbx)
         .token_answer(pbx.client_id(), pbx.client_secret())
         .await;
     assert_eq!(body["access_token"].as_str().unwrap().split('.').count(), 1);
-    let c = client(&pbx);
+    let c = sandbox_client(&pbx);
     for _ in 0..3 {
         ok(&c, "Users", "List User", json!({"$top": 1})).await;
     }
@@ -149,7 +150,7 @@ async fn expires_in_is_minutes_before_20_0_9() {
 
 #[tokio::test]
 async fn one_active_token_per_client() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let raw = Raw::new(&pbx);
     let first = raw.token(&pbx).await;
     let second = raw.token(&pbx).await;
@@ -161,7 +162,7 @@ async fn one_active_token_per_client() {
     assert_eq!(raw.get("/Groups", Some(&second)).await.status(), 200);
 
     // The SDK recovers when another program takes the client's token: one 401, one refresh.
-    let c = client(&pbx);
+    let c = sandbox_client(&pbx);
     ok(&c, "Groups", "List Group", json!({})).await;
     raw.token(&pbx).await;
     ok(&c, "Groups", "List Group", json!({})).await;
@@ -175,9 +176,9 @@ async fn one_active_token_per_client() {
     assert_eq!(pbx.token_requests(), 5);
 
     // Without the rule, older tokens stay valid.
-    let lax = start(SandboxConfig {
+    let lax = start_sandbox(SandboxConfig {
         one_active_token_per_client: false,
-        ..small()
+        ..small_sandbox_config("sandbox-test")
     })
     .await;
     let raw = Raw::new(&lax);
@@ -188,15 +189,15 @@ async fn one_active_token_per_client() {
 
 #[tokio::test]
 async fn tokens_expire() {
-    let pbx = start(SandboxConfig {
+    let pbx = start_sandbox(SandboxConfig {
         token_lifetime: Duration::from_secs(1),
-        ..small()
+        ..small_sandbox_config("sandbox-test")
     })
     .await;
     let raw = Raw::new(&pbx);
     let token = raw.token(&pbx).await;
     assert_eq!(raw.get("/Groups", Some(&token)).await.status(), 200);
-    let c = client(&pbx);
+    let c = sandbox_client(&pbx);
     ok(&c, "Groups", "List Group", json!({})).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let r = raw.get("/Groups", Some(&token)).await;
@@ -257,7 +258,7 @@ fn credentials(pbx: &threecx_sandbox::SandboxHandle) -> [(&str, &str); 3] {
 
 #[tokio::test]
 async fn token_requests_as_multipart_form_data() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let raw = Raw::new(&pbx);
     let [id, secret, grant] = credentials(&pbx);
     // The order FormData keeps when built field by field, another one, and urlencoded as before.
@@ -303,7 +304,7 @@ type RefusalCase<'a> = (&'a [(&'a str, &'a str)], u16, &'a str, &'a str);
 
 #[tokio::test]
 async fn token_refusals_are_oauth_errors_in_both_encodings() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let raw = Raw::new(&pbx);
     let [id, secret, grant] = credentials(&pbx);
     let wrong_secret = ("client_secret", "wrong");
@@ -365,7 +366,7 @@ async fn token_refusals_are_oauth_errors_in_both_encodings() {
 /// boundary, with another boundary, or cut short.
 #[tokio::test]
 async fn token_bodies_in_other_formats_are_invalid_requests() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let raw = Raw::new(&pbx);
     let url = format!("{}/connect/token", raw.base);
     let form = format!(

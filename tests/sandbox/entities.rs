@@ -3,7 +3,8 @@
 use serde_json::{json, Value};
 use threecx_core::Client;
 
-use crate::support::{call, client, ok, small, start, status, without_context, Raw};
+use crate::support::{call, ok, status, without_context, Raw};
+use threecx_test_support::sandbox::{sandbox_client, small_sandbox_config, start_sandbox};
 
 fn ids(page: &Value) -> Vec<i64> {
     page["value"]
@@ -16,8 +17,8 @@ fn ids(page: &Value) -> Vec<i64> {
 
 #[tokio::test]
 async fn users_create_get_update_list_delete() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
 
     let created = ok(
         &c,
@@ -139,8 +140,8 @@ async fn deleted_user_is_gone(c: &Client, id: i64) {
 
 #[tokio::test]
 async fn groups_create_get_update_list_delete() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let created = ok(
         &c,
         "Groups",
@@ -198,7 +199,7 @@ async fn groups_create_get_update_list_delete() {
 
 #[tokio::test]
 async fn string_keys_must_be_quoted() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let raw = Raw::new(&pbx);
     let token = raw.token(&pbx).await;
     let r = raw.get("/Users(Number='100')", Some(&token)).await;
@@ -226,8 +227,8 @@ async fn string_keys_must_be_quoted() {
 
 #[tokio::test]
 async fn quotes_in_values_and_bad_input() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     ok(
         &c,
         "Users",
@@ -291,7 +292,7 @@ async fn quotes_in_values_and_bad_input() {
 #[tokio::test]
 async fn invalid_input_sent_anyway_gets_400_naming_the_problem() {
     // The SDK validates before sending; raw HTTP shows what the sandbox does with bad input.
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let raw = Raw::new(&pbx);
     let token = raw.token(&pbx).await;
     let r = raw

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use threecx_core::{Error, Response};
 use threecx_registry::ActionKind;
 
-use crate::support::{client, small, start};
+use threecx_test_support::sandbox::{sandbox_client, small_sandbox_config, start_sandbox};
 
 #[tokio::test]
 async fn every_action_answers_without_a_server_error() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let registry = threecx_ops::registry();
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures = Vec::new();

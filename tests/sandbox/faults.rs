@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use threecx_core::Error;
 use threecx_sandbox::{Fault, FaultConfig, FaultRule, SandboxConfig, SandboxHandle};
 
-use crate::support::{call, client, ok, small, start, status, Raw};
+use crate::support::{call, ok, status, Raw};
+use threecx_test_support::sandbox::{sandbox_client, small_sandbox_config, start_sandbox};
 
 /// Raw GET of `/xapi/v1{path}`: status, headers, body bytes (or the transport error).
 async fn raw_get(
@@ -35,7 +36,7 @@ async fn raw_send(
 
 #[tokio::test]
 async fn status_faults_on_the_nth_request_per_prefix() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let token = Raw::new(&pbx).token(&pbx).await;
     pbx.add_fault(
         FaultRule::new(Fault::too_many_requests(7))
@@ -100,11 +101,11 @@ async fn status_faults_on_the_nth_request_per_prefix() {
 #[tokio::test]
 async fn rate_faults_are_reproducible_by_seed() {
     async fn run(seed: u64) -> Vec<u16> {
-        let pbx = start(SandboxConfig {
+        let pbx = start_sandbox(SandboxConfig {
             seed,
             faults: FaultConfig::default()
                 .with(FaultRule::new(Fault::unavailable()).rate(0.3).api_only()),
-            ..small()
+            ..small_sandbox_config("sandbox-test")
         })
         .await;
         let token = Raw::new(&pbx).token(&pbx).await;
@@ -124,8 +125,8 @@ async fn rate_faults_are_reproducible_by_seed() {
 
 #[tokio::test]
 async fn latency_delays_the_answer() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     ok(&c, "Groups", "List Group", json!({})).await; // token fetched outside the timing
     pbx.add_fault(
         FaultRule::new(Fault::Latency(Duration::from_millis(300)))
@@ -149,7 +150,7 @@ async fn latency_delays_the_answer() {
 
 #[tokio::test]
 async fn broken_connections_and_bodies() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let token = Raw::new(&pbx).token(&pbx).await;
 
     pbx.set_faults(
@@ -208,8 +209,8 @@ async fn broken_connections_and_bodies() {
 /// sends twice, so the outcome does not depend on its retry policy.
 #[tokio::test]
 async fn the_sdk_reports_each_fault() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     ok(&c, "Groups", "List Group", json!({})).await;
     let batch = || call(&c, "Users", "Batch Delete", json!({"ids": []}));
     let rule = |fault: Fault| {
@@ -247,13 +248,13 @@ async fn the_sdk_reports_each_fault() {
     );
 
     // A failing token endpoint.
-    let pbx = start(SandboxConfig {
+    let pbx = start_sandbox(SandboxConfig {
         faults: FaultConfig::default()
             .with(FaultRule::new(Fault::unavailable()).path_prefix("/connect/token")),
-        ..small()
+        ..small_sandbox_config("sandbox-test")
     })
     .await;
-    let e = call(&client(&pbx), "Groups", "List Group", json!({}))
+    let e = call(&sandbox_client(&pbx), "Groups", "List Group", json!({}))
         .await
         .unwrap_err();
     assert!(

@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 use threecx_core::Response;
 use threecx_sandbox::{SandboxConfig, SeedSizes};
 
-use crate::support::{call, client, ok, small, start, status, Raw};
+use crate::support::{call, ok, status, Raw};
+use threecx_test_support::sandbox::{sandbox_client, small_sandbox_config, start_sandbox};
 
 const MARCH: (&str, &str) = ("2024-03-01T00:00:00Z", "2024-03-31T23:59:59Z");
 
@@ -26,8 +27,8 @@ async fn count(
 
 #[tokio::test]
 async fn purge_chats_removes_only_the_period_then_all() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let in_march = format!("TimeSent ge {} and TimeSent le {}", MARCH.0, MARCH.1);
     let out_of_march = format!("TimeSent lt {} or TimeSent gt {}", MARCH.0, MARCH.1);
     for (resource, action) in [
@@ -104,8 +105,8 @@ async fn purge_chats_removes_only_the_period_then_all() {
 
 #[tokio::test]
 async fn purge_calls_removes_only_the_period() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let view = ("Call History View", "List Call History View");
     let in_march = format!(
         "SegmentStartTime ge {} and SegmentStartTime le {}",
@@ -144,8 +145,8 @@ fn call_log_input(from: &str, to: &str) -> Value {
 
 #[tokio::test]
 async fn call_log_pages_with_top_and_skip() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let registry = threecx_ops::registry();
     let op = registry
         .find("Report Call Log Data", "Get Call Log Data")
@@ -211,16 +212,16 @@ async fn call_log_pages_with_top_and_skip() {
 
 #[tokio::test]
 async fn large_views_offer_a_next_link() {
-    let pbx = start(SandboxConfig {
+    let pbx = start_sandbox(SandboxConfig {
         max_page_size: 100,
         sizes: SeedSizes {
             call_history: 1000,
-            ..small().sizes
+            ..small_sandbox_config("sandbox-test").sizes
         },
-        ..small()
+        ..small_sandbox_config("sandbox-test")
     })
     .await;
-    let c = client(&pbx);
+    let c = sandbox_client(&pbx);
     let first = ok(
         &c,
         "Call History View",
@@ -281,8 +282,8 @@ async fn large_views_offer_a_next_link() {
 
 #[tokio::test]
 async fn history_downloads_are_csv() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let mut input = call_log_input(MARCH.0, MARCH.1);
     input["clientTimeZone"] = json!("UTC");
     let out = threecx_ops::registry()

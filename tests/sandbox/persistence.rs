@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use threecx_core::Client;
 use threecx_sandbox::SandboxConfig;
 
-use crate::support::{client, ok, small, start};
+use crate::support::ok;
+use threecx_test_support::sandbox::{sandbox_client, small_sandbox_config, start_sandbox};
 
 #[tokio::test]
 async fn state_survives_a_restart() {
@@ -15,12 +16,12 @@ async fn state_survives_a_restart() {
     let file = dir.join("pbx.json");
     let _ = std::fs::remove_file(&file);
 
-    let pbx = start(SandboxConfig {
+    let pbx = start_sandbox(SandboxConfig {
         data_file: Some(file.clone()),
-        ..small()
+        ..small_sandbox_config("sandbox-test")
     })
     .await;
-    let c = client(&pbx);
+    let c = sandbox_client(&pbx);
     let user = make_changes(&c).await;
     let before = pbx.counts();
     assert!(!file.exists(), "saved on shutdown, not before");
@@ -28,14 +29,14 @@ async fn state_survives_a_restart() {
     assert!(file.exists());
 
     // Another seed: what is loaded is the saved state, not a new seeding.
-    let again = start(SandboxConfig {
+    let again = start_sandbox(SandboxConfig {
         data_file: Some(file.clone()),
         seed: 999,
-        ..small()
+        ..small_sandbox_config("sandbox-test")
     })
     .await;
     assert_eq!(again.counts(), before);
-    let c = client(&again);
+    let c = sandbox_client(&again);
     let kept = ok(&c, "Users", "Get User By Number", json!({"Number": "777"})).await;
     assert_eq!(kept["Id"], user["Id"]);
     let next = ok(
@@ -114,7 +115,7 @@ async fn foreign_file_is_reported_not_overwritten(file: &Path) {
     std::fs::write(file, b"not json").unwrap();
     let e = threecx_sandbox::Sandbox::start(SandboxConfig {
         data_file: Some(file.to_path_buf()),
-        ..small()
+        ..small_sandbox_config("sandbox-test")
     })
     .await
     .unwrap_err();
@@ -131,7 +132,7 @@ async fn save_does_not_follow_a_planted_symlink() {
     let dir = std::env::temp_dir().join(format!(
         "threecx-sandbox-symlink-{}-{}",
         std::process::id(),
-        crate::support::unique_client_id()
+        threecx_test_support::sandbox::unique_client_id("sandbox-test")
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -144,12 +145,12 @@ async fn save_does_not_follow_a_planted_symlink() {
         std::os::unix::fs::symlink(&victim, dir.join(planted)).unwrap();
     }
 
-    let pbx = start(SandboxConfig {
+    let pbx = start_sandbox(SandboxConfig {
         data_file: Some(file.clone()),
-        ..small()
+        ..small_sandbox_config("sandbox-test")
     })
     .await;
-    let c = client(&pbx);
+    let c = sandbox_client(&pbx);
     ok(
         &c,
         "Users",
@@ -172,14 +173,14 @@ async fn save_does_not_follow_a_planted_symlink() {
         assert!(meta.file_type().is_symlink(), "{planted} left as it was");
     }
     // Complete: it loads, with the change; and no temporary file is left behind.
-    let again = start(SandboxConfig {
+    let again = start_sandbox(SandboxConfig {
         data_file: Some(file.clone()),
-        ..small()
+        ..small_sandbox_config("sandbox-test")
     })
     .await;
     assert_eq!(again.counts(), before);
     let kept = ok(
-        &client(&again),
+        &sandbox_client(&again),
         "Users",
         "Get User By Number",
         json!({"Number": "778"}),

@@ -6,7 +6,8 @@
 use serde_json::{json, Value};
 use threecx_core::Error;
 
-use crate::support::{call, client, ok, small, start, Raw};
+use crate::support::{call, ok, Raw};
+use threecx_test_support::sandbox::{sandbox_client, small_sandbox_config, start_sandbox};
 
 /// One entity of each DN type, created with `number` (its other required fields filled in).
 fn dn_body(set: &str, number: &str) -> Value {
@@ -49,8 +50,8 @@ fn already_in_use() -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn every_dn_type_shares_one_numbering_plan() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let registry = threecx_ops::registry();
     // Each type in turn takes a number, and every other type is then refused it.
     for (i, (set, resource, action)) in DN_CREATES.iter().enumerate() {
@@ -112,7 +113,7 @@ async fn every_dn_type_shares_one_numbering_plan() {
 
 #[tokio::test]
 async fn the_refusal_has_3cxs_shape_and_fits_the_spec() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let raw = Raw::new(&pbx);
     let token = raw.token(&pbx).await;
     let r = raw
@@ -143,8 +144,8 @@ async fn the_refusal_has_3cxs_shape_and_fits_the_spec() {
 
 #[tokio::test]
 async fn group_membership_is_seen_from_both_sides() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     // Seeded: every user belongs to a seeded group, its primary group.
     let user = ok(
         &c,
@@ -237,8 +238,8 @@ async fn group_membership_is_seen_from_both_sides() {
 
 #[tokio::test]
 async fn references_to_groups_and_numbers_that_do_not_exist_are_refused() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let e = call(
         &c,
         "Users",
@@ -282,8 +283,8 @@ async fn references_to_groups_and_numbers_that_do_not_exist_are_refused() {
 
 #[tokio::test]
 async fn init_then_create_gives_a_fresh_number_each_time() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let mut numbers = Vec::new();
     for i in 0..3 {
         let init = ok(&c, "Fax", "Init Fax", json!({})).await;
@@ -331,8 +332,8 @@ async fn init_then_create_gives_a_fresh_number_each_time() {
 
 #[tokio::test]
 async fn licence_facts_agree_and_answers_say_their_context() {
-    let pbx = start(small()).await;
-    let c = client(&pbx);
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
+    let c = sandbox_client(&pbx);
     let status = ok(&c, "System Status", "Get System Status", json!({})).await;
     let licence = ok(&c, "License Status", "Get License Status", json!({})).await;
     let params = ok(&c, "Defs", "Get System Parameters", json!({})).await;
@@ -361,7 +362,7 @@ async fn licence_facts_agree_and_answers_say_their_context() {
 
 #[tokio::test]
 async fn bodies_must_be_json_and_flags_known() {
-    let pbx = start(small()).await;
+    let pbx = start_sandbox(small_sandbox_config("sandbox-test")).await;
     let raw = Raw::new(&pbx);
     let token = raw.token(&pbx).await;
     let r = raw
@@ -383,7 +384,7 @@ async fn bodies_must_be_json_and_flags_known() {
     assert_ne!(unchanged["FirstName"], "X");
 
     // A flag enum takes only its names (`TranscriptionMode` is "Voicemail, Recordings"-like).
-    let c = client(&pbx);
+    let c = sandbox_client(&pbx);
     ok(
         &c,
         "Users",

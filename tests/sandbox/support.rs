@@ -1,46 +1,10 @@
-//! Starting sandboxes and talking to them.
+//! Talking to sandboxes (starting them and SDK clients: `threecx_test_support::sandbox`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
 use threecx_core::{Client, Error, Response};
-use threecx_sandbox::{Sandbox, SandboxConfig, SandboxHandle, SeedSizes};
-
-/// Small sizes, so each test starts in milliseconds.
-pub fn small() -> SandboxConfig {
-    SandboxConfig {
-        sizes: SeedSizes {
-            users: 25,
-            groups: 3,
-            call_history: 1000,
-            chat_messages: 400,
-        },
-        // The SDK keeps one token cache per (URL, client ID) for the whole process: a fresh
-        // client ID per sandbox keeps tests from seeing each other's tokens when a port is reused.
-        client_id: unique_client_id(),
-        ..SandboxConfig::default()
-    }
-}
-
-pub fn unique_client_id() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("sandbox-test-{}", NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-pub async fn start(config: SandboxConfig) -> SandboxHandle {
-    Sandbox::start(config).await.expect("sandbox starts")
-}
-
-pub fn client(pbx: &SandboxHandle) -> Client {
-    Client::new(
-        pbx.client_config()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap(),
-    )
-    .unwrap()
-}
+use threecx_sandbox::SandboxHandle;
 
 /// Calls an action by name; the answer's JSON form.
 pub async fn call(

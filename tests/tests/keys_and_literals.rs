@@ -1,10 +1,9 @@
 //! Must-show (c): keys and function parameters are OData literals, and no value can change the
 //! request path.
 
-mod common;
-
 use serde_json::{json, Value};
 use threecx_core::Error;
+use threecx_test_support::fake_pbx::{client_for_mock, fake_pbx_with_token, TEST_CLIENT_SECRET};
 use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
 
@@ -96,12 +95,12 @@ fn a_string_key_cannot_leave_its_parentheses() {
 /// On the wire: the server sees one key segment, the original value decodes back exactly.
 #[tokio::test]
 async fn hostile_values_reach_the_server_as_one_key() {
-    let server = common::pbx_with_token("tok-keys").await;
+    let server = fake_pbx_with_token("tok-keys").await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Id": 1})))
         .mount(&server)
         .await;
-    let client = common::client_for(&server, "keys");
+    let client = client_for_mock(&server, "keys", TEST_CLIENT_SECRET);
     let registry = threecx_ops::registry();
     for (resource, action, key, value) in [
         ("Users", "GetUserByNumber", "Number", "x') or ('1'='1"),

@@ -1,13 +1,11 @@
 //! Must-show (a): the registry holds exactly the spec's actions, each once, with the spec's
 //! method and path template.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 #[test]
 fn every_spec_operation_is_registered_once_with_its_method_and_path() {
-    let spec = common::load_spec();
+    let spec = threecx_test_support::spec::load_spec();
     let mut expected = BTreeMap::new();
     for (path, item) in spec["paths"].as_object().expect("paths") {
         for (verb, op) in item.as_object().expect("path item") {

@@ -1,16 +1,15 @@
 //! Must-show (b): the seed case — "Purge Settings" / "Purge Chats" with a JSON period — against a
 //! local test PBX, and its invalid inputs refused before any request.
 
-mod common;
-
 use serde_json::json;
 use threecx_core::{Error, Response};
+use threecx_test_support::fake_pbx::{client_for_mock, fake_pbx_with_token, TEST_CLIENT_SECRET};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test]
 async fn purge_chats_sends_one_token_request_and_one_action_request() {
-    let server = common::pbx_with_token("tok-seed").await;
+    let server = fake_pbx_with_token("tok-seed").await;
     let period = json!({"Start": "2024-01-01T00:00:00Z", "Stop": "2024-06-30T23:59:59Z"});
     Mock::given(method("POST"))
         .and(path("/xapi/v1/PurgeChats"))
@@ -21,7 +20,7 @@ async fn purge_chats_sends_one_token_request_and_one_action_request() {
         .expect(1)
         .mount(&server)
         .await;
-    let client = common::client_for(&server, "seed-client");
+    let client = client_for_mock(&server, "seed-client", TEST_CLIENT_SECRET);
 
     let out = threecx_ops::registry()
         .call(
@@ -55,7 +54,7 @@ async fn purge_chats_sends_one_token_request_and_one_action_request() {
         form,
         vec![
             ("client_id".into(), "seed-client".into()),
-            ("client_secret".into(), common::SECRET.into()),
+            ("client_secret".into(), TEST_CLIENT_SECRET.into()),
             ("grant_type".into(), "client_credentials".into()),
         ]
     );
@@ -65,7 +64,7 @@ async fn purge_chats_sends_one_token_request_and_one_action_request() {
 #[tokio::test]
 async fn invalid_periods_are_refused_before_any_request() {
     let server = MockServer::start().await;
-    let client = common::client_for(&server, "seed-invalid");
+    let client = client_for_mock(&server, "seed-invalid", TEST_CLIENT_SECRET);
     let registry = threecx_ops::registry();
 
     let cases = [

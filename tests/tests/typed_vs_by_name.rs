@@ -2,11 +2,10 @@
 //! and on the wire; and for the same ten kinds of request, one by-name call validates its input
 //! once and `PreparedCall::to_http` is exactly what the transport sends (minus the token).
 
-mod common;
-
 use serde_json::{json, Value};
 use threecx_core::PreparedRequest;
 use threecx_ops::{models, TypedAction};
+use threecx_test_support::fake_pbx::{client_for_mock, fake_pbx_with_token, TEST_CLIENT_SECRET};
 use wiremock::matchers::any;
 use wiremock::{Mock, ResponseTemplate};
 
@@ -41,8 +40,19 @@ fn typed<A: TypedAction>(action: &A) -> PreparedRequest {
     threecx_ops::prepare(action).expect("typed prepare")
 }
 
-fn cases() -> Vec<(&'static str, PreparedRequest, Named)> {
-    use threecx_ops::{active_calls, purge_settings, report_call_log_data, users};
+/// One kind of request: its name, the typed call's request and the same call by name.
+type Case = (&'static str, PreparedRequest, Named);
+
+/// Ten kinds of request: entity operations, then functions and actions.
+fn cases() -> Vec<Case> {
+    let mut cases = entity_cases();
+    cases.extend(function_and_action_cases());
+    cases
+}
+
+/// List, get (integer and string key), create, update and delete of an entity.
+fn entity_cases() -> Vec<Case> {
+    use threecx_ops::users;
     let user = models::User {
         number: Some("105".into()),
         first_name: Some("Ada".into()),
@@ -122,6 +132,13 @@ fn cases() -> Vec<(&'static str, PreparedRequest, Named)> {
             }),
             by_name("Users", "Delete User", &json!({"Id": 42, "If-Match": "*"})),
         ),
+    ]
+}
+
+/// A bound function with parameters, bound actions (entity, collection) and an unbound action.
+fn function_and_action_cases() -> Vec<Case> {
+    use threecx_ops::{active_calls, purge_settings, report_call_log_data, users};
+    vec![
         (
             "bound function with parameters",
             typed(&report_call_log_data::GetCallLogData {
@@ -194,12 +211,12 @@ fn prepared_requests_are_identical() {
 
 #[tokio::test]
 async fn requests_on_the_wire_are_identical() {
-    let server = common::pbx_with_token("tok-typed").await;
+    let server = fake_pbx_with_token("tok-typed").await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(204))
         .mount(&server)
         .await;
-    let client = common::client_for(&server, "typed");
+    let client = client_for_mock(&server, "typed", TEST_CLIENT_SECRET);
     for (name, typed, by_name) in cases() {
         let before = server.received_requests().await.unwrap().len();
         client.execute(&typed).await.expect(name);
@@ -269,12 +286,12 @@ fn as_built(r: &http::Request<Vec<u8>>) -> (String, String, Vec<u8>, Vec<(String
 #[tokio::test(flavor = "current_thread")]
 async fn one_validation_per_call_and_to_http_is_what_is_sent() {
     use threecx_registry::test_util::validations;
-    let server = common::pbx_with_token("tok-one-path").await;
+    let server = fake_pbx_with_token("tok-one-path").await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(204))
         .mount(&server)
         .await;
-    let client = common::client_for(&server, "one-path");
+    let client = client_for_mock(&server, "one-path", TEST_CLIENT_SECRET);
     let root = client.config().root().clone();
     for (name, _, by_name) in cases() {
         let before = validations();

@@ -12,7 +12,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test]
 async fn a_huge_error_body_becomes_a_short_error() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     let body = format!("<html>{}</html>", "x".repeat(20 * 1024 * 1024));
     Mock::given(method("GET"))
@@ -31,7 +31,7 @@ async fn a_huge_error_body_becomes_a_short_error() {
 
 #[tokio::test]
 async fn an_answer_over_the_cap_is_refused_with_advice() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     let mut body = vec![b' '; MAX_RESPONSE_BODY + 1];
     body[0] = b'{';
@@ -56,7 +56,7 @@ async fn an_answer_over_the_cap_is_refused_with_advice() {
 
 #[tokio::test]
 async fn the_cap_is_configurable() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/xapi/v1/Users(Number='3')"))

@@ -16,7 +16,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test]
 async fn odata_error_body_becomes_an_api_error() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/xapi/v1/Users(Number='999')"))
@@ -65,7 +65,7 @@ async fn odata_error_body_becomes_an_api_error() {
 
 #[tokio::test]
 async fn non_json_error_body_is_excerpted() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     let page = format!("<html><body>{}</body></html>", "Bad gateway. ".repeat(100));
     Mock::given(method("GET"))
@@ -90,7 +90,7 @@ async fn non_json_error_body_is_excerpted() {
 
 #[tokio::test]
 async fn forbidden_is_an_auth_error_naming_the_role() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(403))
@@ -114,7 +114,7 @@ async fn forbidden_is_an_auth_error_naming_the_role() {
 
 #[tokio::test]
 async fn a_timeout_is_reported_as_such() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({})).set_delay(Duration::from_millis(500)))
@@ -189,7 +189,7 @@ fn hang_up_server() -> u16 {
                 }
             }
             if i == 0 {
-                let body = token_body(TOKEN, 3600).to_string();
+                let body = token_answer(TOKEN, 3600).to_string();
                 let answer = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
                      Connection: close\r\n\r\n{body}",
@@ -252,7 +252,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
 /// shows in errors, `Debug` output or trace-level logs.
 /// The token endpoint refuses the credentials and quotes the secret back.
 async fn token_endpoint_quoting_the_secret() -> Error {
-    let pbx = server().await;
+    let pbx = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({
@@ -283,7 +283,7 @@ async fn token_endpoint_quoting_the_secret() -> Error {
 /// With a token: 401 twice, a 500 quoting the token, invalid JSON.
 async fn api_errors_quoting_the_token() -> Vec<Error> {
     let mut errors = Vec::new();
-    let pbx = server().await;
+    let pbx = fresh_mock_server().await;
     token_mock(TOKEN, 2).mount(&pbx).await;
     Mock::given(method("GET"))
         .and(path("/xapi/v1/Users(401)"))

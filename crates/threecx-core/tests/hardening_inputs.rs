@@ -58,7 +58,7 @@ fn assert_too_long(err: &Error, field: &str) {
 
 #[tokio::test]
 async fn a_seventy_kilobyte_filter_is_refused_before_any_request() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({"value": []})))
         .mount(&server)
@@ -122,7 +122,7 @@ async fn a_seventy_kilobyte_filter_is_refused_before_any_request() {
 
 #[tokio::test]
 async fn a_skip_of_u64_max_does_not_overflow_while_paging() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     // A server that ignores $skip and answers a short page.
     Mock::given(method("GET"))

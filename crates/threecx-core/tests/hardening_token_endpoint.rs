@@ -25,7 +25,7 @@ fn jwt(claims: serde_json::Value) -> String {
 
 /// 20 calls with a token answer of `body`: the panic (if any) or the number of token requests.
 async fn calls_with_token_answer(name: &str, body: String) -> Result<u64, String> {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(wiremock::matchers::path("/connect/token"))
         .respond_with(
@@ -108,7 +108,7 @@ async fn echoing_token_endpoint(
     body: String,
     location: Option<String>,
 ) -> wiremock::MockServer {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     let mut answer = wiremock::ResponseTemplate::new(status)
         .insert_header("content-type", content_type)
         .set_body_string(body);

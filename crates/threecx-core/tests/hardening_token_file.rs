@@ -39,7 +39,7 @@ fn process(
 
 #[tokio::test]
 async fn absurd_expiries_in_the_token_cache_file_neither_panic_nor_last_forever() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({})))
@@ -99,7 +99,7 @@ fn announced_wait(err: &Error) -> Option<f64> {
 #[tokio::test]
 async fn planted_backoff_records_wait_at_most_the_configured_maximum() {
     const MAX: std::time::Duration = std::time::Duration::from_millis(300);
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(wiremock::matchers::path("/connect/token"))
         .respond_with(
@@ -230,7 +230,7 @@ async fn a_token_cache_folder_others_can_write_to_is_tightened_or_refused() {
     let set = |p: &std::path::Path, m: u32| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
     };
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 2).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({})))
@@ -275,7 +275,7 @@ async fn a_token_cache_folder_others_can_write_to_is_tightened_or_refused() {
 #[cfg(unix)]
 #[tokio::test]
 async fn a_token_cache_lock_held_by_a_stuck_process_delays_a_call_by_seconds_not_forever() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 2).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({})))

@@ -50,7 +50,7 @@ async fn capture_server() -> (String, Arc<Mutex<Vec<Received>>>) {
 async fn serve(mut stream: TcpStream, seen: Arc<Mutex<Vec<Received>>>) {
     while let Some(request) = read_request(&mut stream).await {
         let answer = if request.target == "/connect/token" {
-            let body = token_body(TOKEN, 3600).to_string();
+            let body = token_answer(TOKEN, 3600).to_string();
             format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n\
                  {body}",

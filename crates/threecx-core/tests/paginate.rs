@@ -51,7 +51,7 @@ async fn pages_asked(server: &MockServer) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn two_hundred_fifty_items_in_pages_of_a_hundred() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     mount_page(&server, 100, 0, users(0..100)).await;
     mount_page(&server, 100, 100, users(100..200)).await;
@@ -84,7 +84,7 @@ async fn two_hundred_fifty_items_in_pages_of_a_hundred() {
 
 #[tokio::test]
 async fn the_callers_skip_and_top_are_start_and_total() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     mount_page(&server, 100, 10, users(10..110)).await;
     mount_page(&server, 50, 110, users(110..160)).await;
@@ -101,7 +101,7 @@ async fn the_callers_skip_and_top_are_start_and_total() {
 
 #[tokio::test]
 async fn an_exact_multiple_ends_on_an_empty_page() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     mount_page(&server, 2, 0, users(0..2)).await;
     mount_page(&server, 2, 2, users(2..4)).await;
@@ -117,7 +117,7 @@ async fn an_exact_multiple_ends_on_an_empty_page() {
 
 #[tokio::test]
 async fn next_links_are_followed() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     let mut first = users(0..100);
     first["@odata.nextLink"] = json!("Users?$skiptoken=abc");
@@ -182,7 +182,7 @@ impl wiremock::Respond for CappedPages {
 
 #[tokio::test]
 async fn a_server_capping_pages_below_top_is_read_to_the_end() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/xapi/v1/Users"))
@@ -220,7 +220,7 @@ async fn a_server_capping_pages_below_top_is_read_to_the_end() {
 
 #[tokio::test]
 async fn a_capping_server_stops_at_the_callers_top() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/xapi/v1/Users"))
@@ -249,8 +249,8 @@ async fn a_capping_server_stops_at_the_callers_top() {
 
 #[tokio::test]
 async fn a_next_link_to_another_host_is_refused() {
-    let server = server().await;
-    let elsewhere = common::server().await;
+    let server = fresh_mock_server().await;
+    let elsewhere = common::fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     let mut first = users(0..3);
     first["@odata.nextLink"] = json!(format!("{}/xapi/v1/Users?$skiptoken=x", elsewhere.uri()));
@@ -279,7 +279,7 @@ async fn a_next_link_to_another_host_is_refused() {
 
 #[tokio::test]
 async fn a_next_link_outside_the_api_root_is_refused() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     // One client, so one token, per link.
     token_mock(TOKEN, 7).mount(&server).await;
     // Same origin, but another application on it (or one reached through `..`): the bearer
@@ -350,7 +350,7 @@ static LIST_CODECS: RequestTemplate = RequestTemplate {
 
 #[tokio::test]
 async fn without_paging_parameters_one_request_is_made() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/xapi/v1/Codecs"))
@@ -371,7 +371,7 @@ async fn without_paging_parameters_one_request_is_made() {
 
 #[tokio::test]
 async fn bad_arguments_fail_before_any_request() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 0).mount(&server).await;
     let client = client(&server, "paginate-bad");
     let err = client
@@ -409,7 +409,7 @@ async fn bad_arguments_fail_before_any_request() {
 
 #[tokio::test]
 async fn a_non_collection_answer_is_a_decode_error() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({"Id": 1})))
@@ -438,7 +438,7 @@ struct TypedUser {
 
 #[tokio::test]
 async fn typed_items_are_decoded_straight_from_each_page() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     let mut first = users(0..100);
     first["@odata.context"] = json!("$metadata#Users");
@@ -460,7 +460,7 @@ async fn typed_items_are_decoded_straight_from_each_page() {
 
 #[tokio::test]
 async fn an_item_that_does_not_fit_the_type_is_a_final_decode_error() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     // Valid JSON of the wrong shape: asking again would give the same answer, so it is asked once.
     mount_page(
@@ -489,7 +489,7 @@ async fn an_item_that_does_not_fit_the_type_is_a_final_decode_error() {
 
 #[tokio::test]
 async fn a_garbled_page_is_asked_for_again() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     // First answer cut short (invalid JSON, labelled JSON), then the whole page.
     Mock::given(method("GET"))

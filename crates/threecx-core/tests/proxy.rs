@@ -58,7 +58,7 @@ async fn proxies_from_the_environment_are_bypassed_for_a_loopback_pbx() {
         std::env::remove_var(name);
     }
 
-    let server = server().await;
+    let server = fresh_mock_server().await;
     // One token per base URL (127.0.0.1 and localhost are two token caches).
     token_mock(TOKEN, 2).mount(&server).await;
     Mock::given(method("GET"))

@@ -18,7 +18,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test]
 async fn a_get_is_retried_after_a_503_and_succeeds() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(503))
@@ -38,7 +38,7 @@ async fn a_get_is_retried_after_a_503_and_succeeds() {
 
 #[tokio::test]
 async fn retry_after_in_seconds_is_waited_for() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "1"))
@@ -61,7 +61,7 @@ async fn retry_after_in_seconds_is_waited_for() {
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_cap_ends_the_call_at_once() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
@@ -78,7 +78,7 @@ async fn a_retry_after_beyond_the_cap_ends_the_call_at_once() {
 #[tokio::test]
 async fn a_post_action_is_sent_once_whatever_the_transient_status() {
     for status in [408, 429, 500, 502, 503, 504] {
-        let server = server().await;
+        let server = fresh_mock_server().await;
         token_mock(TOKEN, 1).mount(&server).await;
         Mock::given(method("POST"))
             .and(path("/xapi/v1/PurgeChats"))
@@ -182,16 +182,16 @@ async fn a_truncated_body_on_a_get_is_retried() {
 
 #[tokio::test]
 async fn a_call_refreshes_its_token_once_however_many_attempts_it_makes() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
-        .respond_with(json_response(token_body("tok-1", 3600)))
+        .respond_with(json_response(token_answer("tok-1", 3600)))
         .up_to_n_times(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
-        .respond_with(json_response(token_body("tok-2", 3600)))
+        .respond_with(json_response(token_answer("tok-2", 3600)))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -250,7 +250,7 @@ async fn final_answers_are_not_retried() {
 
 #[tokio::test]
 async fn a_get_that_times_out_is_retried_then_reported_within_the_call_timeout() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({})).set_delay(Duration::from_secs(2)))
@@ -281,7 +281,7 @@ async fn a_get_that_times_out_is_retried_then_reported_within_the_call_timeout()
 
 #[tokio::test]
 async fn the_call_timeout_bounds_all_attempts_together() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({})).set_delay(Duration::from_secs(2)))
@@ -342,7 +342,7 @@ async fn a_stalled_body_is_a_timeout_not_a_hang() {
 
 #[tokio::test]
 async fn a_spent_retry_budget_stops_retries() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(503))

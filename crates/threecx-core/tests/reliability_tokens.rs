@@ -17,7 +17,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test]
 async fn failing_token_requests_back_off_exponentially() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})))
@@ -65,7 +65,7 @@ async fn failing_token_requests_back_off_exponentially() {
 
 #[tokio::test]
 async fn at_most_n_token_requests_per_minute_after_failures() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
         .respond_with(ResponseTemplate::new(500))
@@ -150,12 +150,12 @@ fn only_file(dir: &std::path::Path) -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_token_through_the_cache_file() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(token_body(TOKEN, 3600))
+                .set_body_json(token_answer(TOKEN, 3600))
                 // Both ask while the first fetch is in flight.
                 .set_delay(50 * MS),
         )
@@ -199,10 +199,10 @@ async fn two_processes_share_one_token_through_the_cache_file() {
 
 #[tokio::test]
 async fn after_a_401_the_cache_file_is_read_again_before_fetching() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
-        .respond_with(json_response(token_body("tok-1", 3600)))
+        .respond_with(json_response(token_answer("tok-1", 3600)))
         .expect(1)
         .mount(&server)
         .await;
@@ -243,7 +243,7 @@ async fn after_a_401_the_cache_file_is_read_again_before_fetching() {
 
 #[tokio::test]
 async fn a_corrupt_cache_file_is_replaced() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 2).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({})))
@@ -269,7 +269,7 @@ async fn a_corrupt_cache_file_is_replaced() {
 
 #[tokio::test]
 async fn the_token_backoff_is_shared_through_the_cache_file() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_client"})))

@@ -10,7 +10,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test]
 async fn a_download_keeps_bytes_type_and_file_name() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/xapi/v1/ReportCallLogData/Pbx.DownloadCallLog()"))
@@ -47,7 +47,7 @@ async fn a_download_keeps_bytes_type_and_file_name() {
 
 #[tokio::test]
 async fn a_download_template_keeps_json_as_a_file() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(
@@ -71,7 +71,7 @@ async fn a_download_template_keeps_json_as_a_file() {
 
 #[tokio::test]
 async fn a_file_where_json_was_promised_is_a_download() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(
@@ -93,7 +93,7 @@ async fn a_file_where_json_was_promised_is_a_download() {
 
 #[tokio::test]
 async fn json_and_empty_answers() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/xapi/v1/Users(1)"))
@@ -132,8 +132,8 @@ async fn json_and_empty_answers() {
 
 #[tokio::test]
 async fn a_redirect_is_reported_not_followed() {
-    let server = server().await;
-    let elsewhere = common::server().await;
+    let server = fresh_mock_server().await;
+    let elsewhere = common::fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(

@@ -13,12 +13,12 @@ use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_calls_fetch_one_token() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(token_body(TOKEN, 3600))
+                .set_body_json(token_answer(TOKEN, 3600))
                 // Long enough for all callers to arrive while the fetch is in flight.
                 .set_delay(Duration::from_millis(80)),
         )
@@ -50,18 +50,18 @@ async fn fifty_concurrent_calls_fetch_one_token() {
 
 #[tokio::test]
 async fn a_401_refreshes_once_and_retries_once() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     // First fetch gives tok-1, the next tok-2.
     Mock::given(method("POST"))
         .and(path("/connect/token"))
-        .respond_with(json_response(token_body("tok-1", 3600)))
+        .respond_with(json_response(token_answer("tok-1", 3600)))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
-        .respond_with(json_response(token_body("tok-2", 3600)))
+        .respond_with(json_response(token_answer("tok-2", 3600)))
         .expect(1)
         .mount(&server)
         .await;
@@ -91,7 +91,7 @@ async fn a_401_refreshes_once_and_retries_once() {
 
 #[tokio::test]
 async fn a_second_401_is_an_auth_error_without_a_third_token_request() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 2).mount(&server).await;
     Mock::given(method("GET"))
         .and(path("/xapi/v1/Users(1)"))
@@ -121,7 +121,7 @@ async fn a_second_401_is_an_auth_error_without_a_third_token_request() {
 
 #[tokio::test]
 async fn token_request_is_form_encoded() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("POST"))
         .and(path("/xapi/v1/PurgeChats"))
@@ -190,10 +190,10 @@ async fn token_request_is_form_encoded() {
 
 #[tokio::test]
 async fn expires_in_sixty_means_an_hour_so_the_token_is_reused() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
-        .respond_with(json_response(token_body(TOKEN, 60)))
+        .respond_with(json_response(token_answer(TOKEN, 60)))
         .expect(1)
         .mount(&server)
         .await;
@@ -212,7 +212,7 @@ async fn expires_in_sixty_means_an_hour_so_the_token_is_reused() {
 
 #[tokio::test]
 async fn clients_with_the_same_credentials_share_one_token() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({})))
@@ -237,7 +237,7 @@ async fn clients_with_the_same_credentials_share_one_token() {
 
 #[tokio::test]
 async fn a_client_with_another_secret_does_not_reuse_the_token() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(TOKEN, 2).mount(&server).await;
     Mock::given(method("GET"))
         .respond_with(json_response(json!({})))
@@ -259,7 +259,7 @@ async fn a_client_with_another_secret_does_not_reuse_the_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_token_fetch_is_shared_by_all_waiting_callers() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
         .respond_with(
@@ -309,7 +309,7 @@ async fn a_jwt_token_is_accepted() {
         b64.encode(br#"{"alg":"RS256"}"#),
         b64.encode(br#"{"iat":1700000000,"exp":1700003600}"#)
     );
-    let server = server().await;
+    let server = fresh_mock_server().await;
     token_mock(&jwt, 1).mount(&server).await;
     Mock::given(method("GET"))
         .and(header("authorization", format!("Bearer {jwt}").as_str()))
@@ -326,7 +326,7 @@ async fn a_jwt_token_is_accepted() {
 
 #[tokio::test]
 async fn a_failed_token_fetch_is_not_repeated_at_once() {
-    let server = server().await;
+    let server = fresh_mock_server().await;
     Mock::given(method("POST"))
         .and(path("/connect/token"))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"})))

@@ -292,7 +292,26 @@ fn workflows_in_real_n8n_against_the_sandbox() {
     .run()
     .assert_code(0);
 
-    let workflows = json!([
+    folder.import("workflow", &the_workflows(&period_text));
+    let setup = started.elapsed();
+
+    purge_the_chats_of_the_period(&folder, &pbx);
+    list_every_user_over_several_pages(&folder, &pbx);
+    get_a_user_by_a_key_with_a_quote(&folder, &pbx);
+    create_update_read_back_and_delete_a_user(&folder, &pbx);
+    download_a_csv_report_as_binary_data(&folder);
+    refusals_send_nothing(&folder, &pbx);
+
+    println!(
+        "n8n end to end: {:.1} s in all (set-up {:.1} s, 8 workflows)",
+        started.elapsed().as_secs_f64(),
+        setup.as_secs_f64()
+    );
+}
+
+/// The eight workflows: one per step below.
+fn the_workflows(period_text: &str) -> Value {
+    json!([
         workflow(
             "wfPurgeChats0001",
             &[(
@@ -369,36 +388,40 @@ fn workflows_in_real_n8n_against_the_sandbox() {
             "resource": "PurgeSettings", "operation": "PurgeChats", "period": period_text})
             )]
         ),
-    ]);
-    folder.import("workflow", &workflows);
-    let setup = started.elapsed();
+    ])
+}
 
-    // Purge the chats of the period: those inside gone, the others kept.
+/// Purge the chats of the period: those inside gone, the others kept.
+fn purge_the_chats_of_the_period(folder: &UserFolder, pbx: &TestPbx) {
     let inside = "TimeSent ge 2024-01-01T00:00:00Z and TimeSent le 2024-06-30T23:59:59Z";
     let outside = "TimeSent lt 2024-01-01T00:00:00Z or TimeSent gt 2024-06-30T23:59:59Z";
-    let outside_before = count(&pbx, CHATS.0, CHATS.1, Some(outside));
-    assert!(count(&pbx, CHATS.0, CHATS.1, Some(inside)) > 0);
+    let outside_before = count(pbx, CHATS.0, CHATS.1, Some(outside));
+    assert!(count(pbx, CHATS.0, CHATS.1, Some(inside)) > 0);
     let run = folder.execute("wfPurgeChats0001");
     assert_eq!(
         items(&run, "Purge")[0]["json"],
         json!({"success": true, "status": 204})
     );
     assert_eq!(pbx.handle.count("POST", "/xapi/v1/PurgeChats"), 1);
-    assert_eq!(count(&pbx, CHATS.0, CHATS.1, Some(inside)), 0);
-    assert_eq!(count(&pbx, CHATS.0, CHATS.1, Some(outside)), outside_before);
+    assert_eq!(count(pbx, CHATS.0, CHATS.1, Some(inside)), 0);
+    assert_eq!(count(pbx, CHATS.0, CHATS.1, Some(outside)), outside_before);
+}
 
-    // Every user, over several pages.
+/// Every user, over several pages.
+fn list_every_user_over_several_pages(folder: &UserFolder, pbx: &TestPbx) {
     let run = folder.execute("wfListUsers00001");
     let users = items(&run, "Users");
-    assert_eq!(users.len() as u64, count(&pbx, "Users", "List User", None));
+    assert_eq!(users.len() as u64, count(pbx, "Users", "List User", None));
     assert!(users.len() > 200, "more than two pages of 100");
     assert_eq!(
         users[0]["json"].as_object().unwrap().len(),
         2,
         "$select: Id, Number"
     );
+}
 
-    // A key with a quote.
+/// A key with a quote.
+fn get_a_user_by_a_key_with_a_quote(folder: &UserFolder, pbx: &TestPbx) {
     let run = folder.execute("wfUserByNumber01");
     assert_eq!(items(&run, "User")[0]["json"]["LastName"], "O'Brien");
     assert!(pbx
@@ -406,8 +429,10 @@ fn workflows_in_real_n8n_against_the_sandbox() {
         .requests()
         .iter()
         .any(|r| r.path.contains("Number='7''1'") || r.path.contains("Number=%277%27%271%27")));
+}
 
-    // Create, update, read back, delete.
+/// Create, update, read back, delete.
+fn create_update_read_back_and_delete_a_user(folder: &UserFolder, pbx: &TestPbx) {
     let run = folder.execute("wfUserCrud000001");
     let id = items(&run, "Create")[0]["json"]["Id"]
         .as_i64()
@@ -416,11 +441,13 @@ fn workflows_in_real_n8n_against_the_sandbox() {
     assert_eq!(items(&run, "Get")[0]["json"]["LastName"], "Byron");
     assert_eq!(items(&run, "Delete")[0]["json"]["success"], true);
     let gone = threecx(["call", "Users", "Get User", "--param", &format!("Id={id}")])
-        .sandbox(&pbx)
+        .sandbox(pbx)
         .run();
     gone.assert_code(4);
+}
 
-    // A CSV report as binary data.
+/// A CSV report as binary data.
+fn download_a_csv_report_as_binary_data(folder: &UserFolder) {
     let run = folder.execute("wfCallsCsv000001");
     let item = &items(&run, "Csv")[0];
     let binary = &item["binary"]["data"];
@@ -437,8 +464,10 @@ fn workflows_in_real_n8n_against_the_sandbox() {
     );
     assert_eq!(csv.lines().count(), 501, "header + 500 rows");
     assert_eq!(item["json"]["size"], csv.len());
+}
 
-    // Refusals send nothing, not even a token request.
+/// Refusals send nothing, not even a token request.
+fn refusals_send_nothing(folder: &UserFolder, pbx: &TestPbx) {
     let before = pbx.handle.requests().len();
     let run = folder.execute("wfBadPeriod00001");
     let error = &run["nodes"]["Purge"]["error"];
@@ -459,12 +488,6 @@ fn workflows_in_real_n8n_against_the_sandbox() {
         pbx.handle.requests().len(),
         before,
         "nothing reached the sandbox"
-    );
-
-    println!(
-        "n8n end to end: {:.1} s in all (set-up {:.1} s, 8 workflows)",
-        started.elapsed().as_secs_f64(),
-        setup.as_secs_f64()
     );
 }
 

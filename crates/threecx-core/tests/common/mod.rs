@@ -10,17 +10,15 @@ use serde_json::{json, Map, Value};
 use threecx_core::{
     Client, Config, ConfigBuilder, Literal, Location, Method, Param, RequestTemplate, ResponseKind,
 };
-use wiremock::matchers::{method, path};
+
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const SECRET: &str = "s3cr3t-XYZ";
 pub const TOKEN: &str = "tok-ABC";
 
-/// A fresh server on its own port (not wiremock's pool, which reuses servers and so base URLs:
-/// the token cache is process-global and keyed by base URL and client ID).
-pub async fn server() -> MockServer {
-    MockServer::builder().start().await
-}
+/// Fake PBXs on 127.0.0.1, shared with the other suites.
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use threecx_test_support::fake_pbx::{fresh_mock_server, token_answer, token_endpoint};
 
 /// Settings for `server` with a client ID unique to the test, so no token is shared by accident.
 pub fn config(server: &MockServer, client_id: &str) -> ConfigBuilder {
@@ -31,24 +29,12 @@ pub fn config(server: &MockServer, client_id: &str) -> ConfigBuilder {
 }
 
 pub fn client(server: &MockServer, client_id: &str) -> Client {
-    Client::new(config(server, client_id).build().unwrap()).unwrap()
-}
-
-pub fn token_body(token: &str, expires_in: u64) -> Value {
-    json!({
-        "token_type": "Bearer",
-        "expires_in": expires_in,
-        "access_token": token,
-        "refresh_token": null
-    })
+    threecx_test_support::fake_pbx::client_for_mock(server, client_id, SECRET)
 }
 
 /// The token endpoint answering `token`, expected to be asked exactly `times` times.
 pub fn token_mock(token: &str, times: u64) -> Mock {
-    Mock::given(method("POST"))
-        .and(path("/connect/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(token, 3600)))
-        .expect(times)
+    token_endpoint(token).expect(times)
 }
 
 pub fn json_response(body: Value) -> ResponseTemplate {

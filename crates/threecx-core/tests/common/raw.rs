@@ -168,7 +168,7 @@ async fn answer(stream: &mut TcpStream, act: Act) {
                    Connection: close\r\n\r\n";
     match act {
         Act::Token => {
-            let body = token_body(TOKEN, 3600).to_string();
+            let body = token_answer(TOKEN, 3600).to_string();
             let _ = stream.write_all(respond(200, &body).as_bytes()).await;
         }
         Act::Json(body) => {
