@@ -265,7 +265,7 @@ fn error_components() -> Value {
 }
 
 fn pageable(op: &dyn Operation) -> bool {
-    Returns::of(op) == Returns::Collection
+    Returns::of(op).is_pageable()
 }
 
 fn describe_op(op: &dyn Operation) -> String {

@@ -55,6 +55,11 @@ impl Returns {
             None => Returns::Composed,
         }
     }
+
+    /// Whether the answer can be paged through item by item.
+    pub fn is_pageable(self) -> bool {
+        self == Returns::Collection
+    }
 }
 
 /// One action's names, flags and the PBX request it sends.
@@ -123,7 +128,7 @@ impl Registry {
     pub fn describe(&self, op: &'static dyn Operation) -> ActionDescription {
         let summary = ActionSummary::of(op);
         ActionDescription {
-            pageable: summary.returns == Returns::Collection,
+            pageable: summary.returns.is_pageable(),
             needs_confirmation: summary.destructive,
             summary,
             input_schema: self.input_schema(op),
