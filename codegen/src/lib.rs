@@ -7,6 +7,7 @@
 //!   regenerates both stages in a temporary directory and names every file that differs.
 
 pub mod convert;
+pub mod descriptor;
 pub mod format;
 pub mod generate;
 pub mod import;

@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::rust_names::{self, doc_line, raw_string, str_lit, Namer};
-use super::schemas::{canonical_compact, Action, Parameter, Resource};
+use super::schemas::{Action, Parameter, Resource};
 use super::types::{self, map_schema, ModelTable, Ty};
 use super::{Error, HEADER};
+use crate::descriptor::{Descriptor, ParamDescriptor};
 
 /// The Rust module name of a resource: `PurgeSettings` → `purge_settings`.
 pub const RESERVED_MODULE_NAMES: &[&str] = &[
@@ -138,67 +139,6 @@ pub fn output_type(
     })
 }
 
-fn action_kind(kind: &str) -> Result<&'static str, Error> {
-    Ok(match kind {
-        "list" => "List",
-        "get" => "Get",
-        "create" => "Create",
-        "update" => "Update",
-        "delete" => "Delete",
-        "function" => "Function",
-        "action" => "Action",
-        "function_import" => "FunctionImport",
-        "action_import" => "ActionImport",
-        other => return Err(Error::new(format!("unknown action kind `{other}`"))),
-    })
-}
-
-fn method(m: &str) -> Result<&'static str, Error> {
-    Ok(match m {
-        "GET" => "Get",
-        "POST" => "Post",
-        "PUT" => "Put",
-        "PATCH" => "Patch",
-        "DELETE" => "Delete",
-        other => return Err(Error::new(format!("unknown HTTP method `{other}`"))),
-    })
-}
-
-fn location(l: &str) -> Result<&'static str, Error> {
-    Ok(match l {
-        "path" => "Path",
-        "query" => "Query",
-        "header" => "Header",
-        "body" => "Body",
-        "entity" => "Entity",
-        other => return Err(Error::new(format!("unknown parameter location `{other}`"))),
-    })
-}
-
-fn literal(p: &Parameter) -> Result<&'static str, Error> {
-    if p.location != "path" {
-        return Ok("Bare");
-    }
-    match p.literal.as_deref() {
-        Some("quoted") => Ok("Quoted"),
-        Some("bare") => Ok("Bare"),
-        other => Err(Error::new(format!(
-            "path parameter {}: literal must be `quoted` or `bare`, not {other:?}",
-            p.name
-        ))),
-    }
-}
-
-fn response_kind(k: &str) -> Result<&'static str, Error> {
-    Ok(match k {
-        "json" => "Json",
-        "collection" => "Collection",
-        "empty" => "Empty",
-        "download" => "Download",
-        other => return Err(Error::new(format!("unknown output kind `{other}`"))),
-    })
-}
-
 /// Names of a resource's generated items: module, and per action (struct, static).
 #[derive(Debug, Clone)]
 pub struct ResourceNames {
@@ -311,29 +251,23 @@ fn render_input_struct(
     }
 }
 
-/// The action's `HttpAction` static (meta, request template, schemas) and its registration.
+/// The action's `HttpAction` static (meta, request template, schemas) and its registration,
+/// printed from its [`Descriptor`] (the same one a spec imported at run time leaks).
 fn render_descriptor(
     out: &mut String,
     resource: &Resource,
     action: &Action,
     static_name: &str,
 ) -> Result<(), Error> {
+    let d = Descriptor::new(resource, action)?;
     let _ = writeln!(
         out,
         "pub static {static_name}: threecx_registry::HttpAction = threecx_registry::HttpAction {{"
     );
-    render_meta(out, resource, action)?;
-    render_template(out, action)?;
-    let _ = writeln!(
-        out,
-        "    input_schema: {},",
-        raw_string(&canonical_compact(&action.input_schema))
-    );
-    let _ = writeln!(
-        out,
-        "    output_schema: {},",
-        raw_string(&canonical_compact(&action.output.schema))
-    );
+    render_meta(out, &d);
+    render_template(out, &d);
+    let _ = writeln!(out, "    input_schema: {},", raw_string(&d.input_schema));
+    let _ = writeln!(out, "    output_schema: {},", raw_string(&d.output_schema));
     out.push_str("};\n");
     let _ = writeln!(
         out,
@@ -343,81 +277,70 @@ fn render_descriptor(
 }
 
 /// The `ActionMeta` of the descriptor: names, description, kind and flags.
-fn render_meta(out: &mut String, resource: &Resource, action: &Action) -> Result<(), Error> {
+fn render_meta(out: &mut String, d: &Descriptor) {
     out.push_str("    meta: threecx_registry::ActionMeta {\n");
-    let _ = writeln!(out, "        resource: {},", str_lit(&resource.name));
-    let _ = writeln!(out, "        action: {},", str_lit(&action.name));
+    let _ = writeln!(out, "        resource: {},", str_lit(&d.resource));
+    let _ = writeln!(out, "        action: {},", str_lit(&d.action));
     let _ = writeln!(
         out,
         "        resource_display: {},",
-        str_lit(&resource.display_name)
+        str_lit(&d.resource_display)
     );
     let _ = writeln!(
         out,
         "        action_display: {},",
-        str_lit(&action.display_name)
+        str_lit(&d.action_display)
     );
+    let _ = writeln!(out, "        description: {},", str_lit(&d.description));
     let _ = writeln!(
         out,
-        "        description: {},",
-        str_lit(&action.description)
+        "        kind: threecx_registry::ActionKind::{:?},",
+        d.kind
     );
-    let _ = writeln!(
-        out,
-        "        kind: threecx_registry::ActionKind::{},",
-        action_kind(&action.kind)?
-    );
-    let _ = writeln!(out, "        destructive: {},", action.destructive);
-    let _ = writeln!(out, "        idempotent: {},", action.idempotent);
+    let _ = writeln!(out, "        destructive: {},", d.destructive);
+    let _ = writeln!(out, "        idempotent: {},", d.idempotent);
     out.push_str("    },\n");
-    Ok(())
 }
 
 /// The `RequestTemplate` of the descriptor: method, path, parameters, response and retry.
-fn render_template(out: &mut String, action: &Action) -> Result<(), Error> {
+fn render_template(out: &mut String, d: &Descriptor) {
     out.push_str("    template: threecx_core::RequestTemplate {\n");
+    let _ = writeln!(out, "        method: threecx_core::Method::{:?},", d.method);
+    let _ = writeln!(out, "        path: {},", str_lit(&d.path));
+    render_params(out, &d.params);
     let _ = writeln!(
         out,
-        "        method: threecx_core::Method::{},",
-        method(&action.method)?
+        "        response: threecx_core::ResponseKind::{:?},",
+        d.response
     );
-    let _ = writeln!(out, "        path: {},", str_lit(&action.path));
-    render_params(out, &action.parameters)?;
-    let _ = writeln!(
-        out,
-        "        response: threecx_core::ResponseKind::{},",
-        response_kind(&action.output.kind)?
-    );
-    let _ = writeln!(out, "        retry_safe: {},", action.retry_safe);
+    let _ = writeln!(out, "        retry_safe: {},", d.retry_safe);
     out.push_str("    },\n");
-    Ok(())
 }
 
 /// The template's `params` slice: where each parameter goes and how it is written.
-fn render_params(out: &mut String, parameters: &[Parameter]) -> Result<(), Error> {
-    if parameters.is_empty() {
+fn render_params(out: &mut String, params: &[ParamDescriptor]) {
+    if params.is_empty() {
         out.push_str("        params: &[],\n");
-    } else {
-        out.push_str("        params: &[\n");
-        for p in parameters {
-            out.push_str("            threecx_core::Param {\n");
-            let _ = writeln!(out, "                name: {},", str_lit(&p.name));
-            let _ = writeln!(
-                out,
-                "                location: threecx_core::Location::{},",
-                location(&p.location)?
-            );
-            let _ = writeln!(
-                out,
-                "                literal: threecx_core::Literal::{},",
-                literal(p)?
-            );
-            let _ = writeln!(out, "                required: {},", p.required);
-            out.push_str("            },\n");
-        }
-        out.push_str("        ],\n");
+        return;
     }
-    Ok(())
+    out.push_str("        params: &[\n");
+    for p in params {
+        out.push_str("            threecx_core::Param {\n");
+        let _ = writeln!(out, "                name: {},", str_lit(&p.name));
+        let _ = writeln!(
+            out,
+            "                location: threecx_core::Location::{:?},",
+            p.location
+        );
+        let _ = writeln!(
+            out,
+            "                literal: threecx_core::Literal::{:?},",
+            p.literal
+        );
+        let _ = writeln!(out, "                required: {},", p.required);
+        out.push_str("            },\n");
+    }
+    out.push_str("        ],\n");
 }
 
 /// `TypedAction` for the input struct, and `TypedList` when the action lists items.

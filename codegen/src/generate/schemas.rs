@@ -65,13 +65,6 @@ pub struct Output {
     pub item: Option<Value>,
 }
 
-fn read_json(path: &Path) -> Result<Value, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::new(format!("{} is not valid JSON: {e}", path.display())))
-}
-
 struct Obj<'a> {
     what: String,
     map: &'a serde_json::Map<String, Value>,
@@ -130,14 +123,35 @@ impl Schemas {
     /// Reads `dir/manifest.json`, `dir/models.json` and `dir/resources/<R>.json` for every
     /// resource the manifest lists.
     pub fn load(dir: &Path) -> Result<Schemas, Error> {
-        let manifest_path = dir.join("manifest.json");
-        let manifest = read_json(&manifest_path)?;
-        let m = Obj::new(manifest_path.display().to_string(), &manifest)?;
+        Self::read(|relative| {
+            let path = dir.join(relative);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
+            Ok((path.display().to_string(), text))
+        })
+    }
+
+    /// Reads the same files from memory (relative path → text), as `import::render` makes them:
+    /// how a spec imported at run time becomes descriptors without touching the disk.
+    pub fn from_files(files: &BTreeMap<String, String>) -> Result<Schemas, Error> {
+        Self::read(|relative| match files.get(relative) {
+            Some(text) => Ok((relative.to_owned(), text.clone())),
+            None => Err(Error::new(format!("missing {relative}"))),
+        })
+    }
+
+    /// `file(relative path)` gives a name for messages and the file's text.
+    fn read(file: impl Fn(&str) -> Result<(String, String), Error>) -> Result<Schemas, Error> {
+        let json = |relative: &str| -> Result<(String, Value), Error> {
+            let (name, text) = file(relative)?;
+            let value = serde_json::from_str(&text)
+                .map_err(|e| Error::new(format!("{name} is not valid JSON: {e}")))?;
+            Ok((name, value))
+        };
+        let (manifest_name, manifest) = json("manifest.json")?;
+        let m = Obj::new(manifest_name.clone(), &manifest)?;
         let threecx_version = m.str("threecx_version")?;
-        let spec = Obj::new(
-            format!("{} `spec`", manifest_path.display()),
-            m.get("spec")?,
-        )?;
+        let spec = Obj::new(format!("{manifest_name} `spec`"), m.get("spec")?)?;
         let spec_sha256 = spec.str("sha256")?;
         let mut resource_names = Vec::new();
         for r in m.array("resources")? {
@@ -145,20 +159,15 @@ impl Schemas {
                 Some(s) => resource_names.push(s.to_owned()),
                 None => {
                     return Err(Error::new(format!(
-                        "{}: `resources` must list strings",
-                        manifest_path.display()
+                        "{manifest_name}: `resources` must list strings"
                     )))
                 }
             }
         }
 
-        let models_path = dir.join("models.json");
-        let models_json = read_json(&models_path)?;
-        let mj = Obj::new(models_path.display().to_string(), &models_json)?;
-        let defs = Obj::new(
-            format!("{} `$defs`", models_path.display()),
-            mj.get("$defs")?,
-        )?;
+        let (models_name, models_json) = json("models.json")?;
+        let mj = Obj::new(models_name.clone(), &models_json)?;
+        let defs = Obj::new(format!("{models_name} `$defs`"), mj.get("$defs")?)?;
         let models: BTreeMap<String, Value> = defs
             .map
             .iter()
@@ -167,9 +176,8 @@ impl Schemas {
 
         let mut resources = Vec::new();
         for name in &resource_names {
-            let path = dir.join("resources").join(format!("{name}.json"));
-            let v = read_json(&path)?;
-            resources.push(Self::resource(&path.display().to_string(), &v)?);
+            let (file_name, v) = json(&format!("resources/{name}.json"))?;
+            resources.push(Self::resource(&file_name, &v)?);
         }
         Ok(Schemas {
             threecx_version,

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 /// How a path value is written: OData `Edm.String` is quoted, numbers, booleans, date-times,
 /// GUIDs and durations are bare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Literal {
     Quoted,
     Bare,

@@ -8,7 +8,8 @@ use crate::api_root::ApiRoot;
 use crate::error::{Error, Result};
 use crate::literal::{encode_path_literal, encode_query_value, Literal};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Method {
     Get,
     Post,
@@ -44,7 +45,8 @@ impl std::fmt::Display for Method {
 pub const MAX_PATH_AND_QUERY_BYTES: usize = 32 * 1024;
 
 /// Where an input key goes in the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Location {
     /// Replaces `{name}` in the path template, as an OData literal.
     Path,
@@ -58,7 +60,8 @@ pub enum Location {
 }
 
 /// What a successful answer is expected to hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ResponseKind {
     Json,
     /// An OData collection: `{"value": [...], "@odata.count"?, "@odata.nextLink"?}`.
