@@ -129,6 +129,11 @@ impl Threecx {
         self.env("THREECX_TOKEN_CACHE", dir.display().to_string())
     }
 
+    /// Shares the cache of pulled specs `dir` with other runs (`threecx spec pull` writes it).
+    pub fn spec_cache(self, dir: &Path) -> Self {
+        self.env("THREECX_SPEC_CACHE", dir.display().to_string())
+    }
+
     /// Runs the binary (stdin is a pipe or /dev/null, never a terminal).
     ///
     /// The token cache is on by default in the CLI; so that no run finds a token of another
@@ -136,6 +141,8 @@ impl Threecx {
     /// of its own unless the test gives one with [`Threecx::token_cache`].
     pub fn run(self) -> Run {
         let own_cache = tempfile::tempdir().expect("temporary token cache folder");
+        // Pulled specs too: each run gets an empty cache unless the test gives one (`spec_cache`).
+        let own_specs = tempfile::tempdir().expect("temporary spec cache folder");
         let mut command = Command::new(env!("CARGO_BIN_EXE_threecx"));
         command
             .args(&self.args)
@@ -145,6 +152,7 @@ impl Threecx {
                 "/nonexistent/threecx-cli-tests/config.toml",
             )
             .env("THREECX_TOKEN_CACHE", own_cache.path())
+            .env("THREECX_SPEC_CACHE", own_specs.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(if self.stdin.is_some() {
@@ -162,6 +170,7 @@ impl Threecx {
         }
         let output = child.wait_with_output().expect("run threecx");
         drop(own_cache);
+        drop(own_specs);
         let run = Run {
             code: output.status.code().expect("exited, not killed"),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -56,9 +56,46 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
     pub secret_file: Option<PathBuf>,
 
-    /// Profile of the config file to use [env: THREECX_PROFILE]
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
-    pub profile: Option<String>,
+    /// Profile of the config file to use [env: THREECX_PROFILE]; repeat it to reach several
+    /// PBXs at once (call, spec pull, spec status, profiles check)
+    #[arg(long, global = true, value_name = "NAME", action = ArgAction::Append,
+          help_heading = "Connection")]
+    pub profile: Vec<String>,
+
+    /// Several profiles at once, comma-separated: a fleet of PBXs
+    #[arg(
+        long,
+        global = true,
+        value_name = "A,B",
+        value_delimiter = ',',
+        help_heading = "Fleets"
+    )]
+    pub profiles: Vec<String>,
+
+    /// Every profile of the config file: the whole fleet
+    #[arg(
+        long,
+        global = true,
+        conflicts_with = "profiles",
+        help_heading = "Fleets"
+    )]
+    pub all_profiles: bool,
+
+    /// PBXs served at once in a fleet command
+    #[arg(long, global = true, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..), help_heading = "Fleets")]
+    pub concurrency: u16,
+
+    /// Which actions to offer: `builtin` (this build's 3CX version), or an OpenAPI FILE; by
+    /// default the spec pulled from the PBX (`threecx spec pull`), else builtin
+    /// [env: THREECX_SPEC]
+    #[arg(
+        long,
+        global = true,
+        value_name = "builtin|FILE",
+        help_heading = "Connection"
+    )]
+    pub spec: Option<String>,
 
     /// PEM file of extra CA certificates to trust (PBX with a private CA)
     #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
@@ -131,6 +168,65 @@ pub enum Command {
     /// Write a description of every action for another tool
     #[command(subcommand)]
     Export(ExportCommand),
+
+    /// The PBX's own action set: pull its OpenAPI document, or show which set is in use
+    #[command(subcommand, after_help = SPEC_HELP)]
+    Spec(SpecCommand),
+
+    /// The PBXs of the config file: list them, or check each (reachable, authenticated,
+    /// version, pulled spec current)
+    Profiles(ProfilesArgs),
+}
+
+const SPEC_HELP: &str = "\
+This build knows the actions of one 3CX version (the built-in set). `spec pull` fetches the
+connected PBX's /xapi/v1/swagger.yaml, imports it and caches it per PBX URL (THREECX_SPEC_CACHE
+moves the cache); from then on list, describe, call, serve and mcp offer exactly that PBX's
+actions. --spec builtin forces the built-in set, --spec FILE uses a given document.
+With --profile a --profile b, --profiles a,b or --all-profiles, pull and status run per PBX.
+
+Examples:
+  threecx spec pull
+  threecx --all-profiles spec pull --concurrency 16
+  threecx spec status --output json";
+
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Fetch the PBX's OpenAPI document, import and cache it, and show how its actions differ
+    /// from the built-in set
+    Pull(SpecArgs),
+    /// Show which action set the connection uses (built in, pulled, or a file)
+    Status(SpecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+
+    /// Per-request timeout towards the PBX, in seconds
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub command: Option<ProfilesCommand>,
+
+    #[arg(long, short, value_enum, default_value_t = Format::Table, global = true)]
+    pub output: Format,
+
+    /// Per-request timeout towards each PBX, in seconds
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds, global = true)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// Per PBX: reachable, authenticated, its version, and whether its pulled spec is current
+    /// (all profiles, or those named with --profile/--profiles)
+    Check,
 }
 
 const SERVE_HELP: &str = "\
@@ -366,8 +462,9 @@ pub struct SandboxArgs {
     pub token_lifetime: Duration,
 
     /// The 3CX version to behave like (before 20.0.9, expires_in is given in minutes)
-    #[arg(long, value_name = "V", default_value = threecx_sandbox::DEFAULT_VERSION)]
-    pub emulate_version: String,
+    /// [default: the --spec document's version, else the built-in one]
+    #[arg(long, value_name = "V")]
+    pub emulate_version: Option<String>,
 
     /// Whether a new token invalidates the API client's previous one, as on a real 3CX
     #[arg(long, value_name = "true|false", default_value_t = true, action = ArgAction::Set)]

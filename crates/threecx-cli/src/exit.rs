@@ -26,6 +26,10 @@ pub const NETWORK: u8 = 5;
 /// the connection failed or timed out; the PBX may have carried it out. It was not repeated.
 pub const OUTCOME_UNKNOWN: u8 = 6;
 
+/// A fleet command (several profiles) failed for some PBXs and succeeded for the others; each
+/// PBX's line says which.
+pub const FLEET_PARTIAL: u8 = 7;
+
 /// The exit code table shown at the end of `--help`.
 pub const HELP: &str = "\
 Exit codes:
@@ -40,7 +44,9 @@ Exit codes:
   5  network error or timeout, or an answer that could not be decoded
   6  outcome unknown: an action that is not safe to repeat (purge, delete...) was sent, then the
      connection failed or timed out; the PBX may have carried it out. It was not sent again:
-     check the PBX before running it again";
+     check the PBX before running it again
+  7  fleet (several profiles): some PBXs failed, the others succeeded (each line says which;
+     when every PBX fails, the exit code is the first failure's)";
 
 /// A failure of a command: what to print and which code to exit with.
 #[derive(Debug)]
@@ -85,6 +91,17 @@ impl CliError {
 
     pub fn code(&self) -> u8 {
         self.code
+    }
+
+    /// The message, without hints (for one line per PBX in a fleet's output).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Puts what the failure was about before the message.
+    pub fn context(mut self, context: impl std::fmt::Display) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
     }
 
     /// Prints the error to stderr (nothing for a closed pipe) and gives the exit code.

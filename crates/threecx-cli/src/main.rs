@@ -10,6 +10,7 @@ mod connection;
 mod exit;
 mod logging;
 mod output;
+mod spec_choice;
 
 use std::process::ExitCode;
 

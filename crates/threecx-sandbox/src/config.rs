@@ -64,6 +64,27 @@ pub struct SandboxConfig {
     pub faults: FaultConfig,
     /// Serve HTTPS with this certificate and key instead of plain HTTP (`None`: plain HTTP).
     pub tls: Option<TlsConfig>,
+    /// Simulate the actions of another OpenAPI document than this build's (`None`: the
+    /// built-in set).
+    pub spec: Option<SandboxSpec>,
+}
+
+/// The action set of a PBX version other than this build's: the registry built from its
+/// OpenAPI document (`threecx_spec`), and the document itself, served at
+/// `/xapi/v1/swagger.yaml`.
+#[derive(Clone)]
+pub struct SandboxSpec {
+    pub registry: &'static threecx_registry::Registry,
+    pub document: std::sync::Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for SandboxSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxSpec")
+            .field("actions", &self.registry.len())
+            .field("document_bytes", &self.document.len())
+            .finish()
+    }
 }
 
 /// The certificate and key of an HTTPS sandbox, both PEM: e.g. a server certificate for
@@ -111,6 +132,7 @@ impl Default for SandboxConfig {
             max_page_size: 10_000,
             faults: FaultConfig::default(),
             tls: None,
+            spec: None,
         }
     }
 }

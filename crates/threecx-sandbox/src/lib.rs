@@ -44,16 +44,17 @@ mod tls;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use threecx_registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    version_before, SandboxConfig, SeedSizes, TlsConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
-    DEFAULT_VERSION,
+    version_before, SandboxConfig, SandboxSpec, SeedSizes, TlsConfig, DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET, DEFAULT_VERSION,
 };
 pub use faults::{Fault, FaultConfig, FaultRule, Trigger};
 pub use history::{HISTORY_SPAN, HISTORY_START};
@@ -119,17 +120,19 @@ pub struct Counts {
 /// Starts sandboxes.
 pub struct Sandbox;
 
-/// What every sandbox shares: the route table and the catalog of entity sets, built once from
-/// the registry.
-fn shared() -> (&'static RouteTable, &'static Catalog) {
-    static SHARED: OnceLock<(RouteTable, Catalog)> = OnceLock::new();
-    let (routes, catalog) = SHARED.get_or_init(|| {
-        let registry = threecx_ops::registry();
-        (
-            RouteTable::new(registry.actions()),
-            Catalog::build(registry),
-        )
-    });
+/// What every sandbox of one action set shares: the route table and the catalog of entity sets,
+/// built once per registry (the built-in one, or one per `--spec` document).
+fn shared(registry: &'static Registry) -> (&'static RouteTable, &'static Catalog) {
+    type Built = Vec<(usize, &'static RouteTable, &'static Catalog)>;
+    static SHARED: Mutex<Built> = Mutex::new(Vec::new());
+    let key = registry as *const Registry as usize;
+    let mut built = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&(_, routes, catalog)) = built.iter().find(|(k, _, _)| *k == key) {
+        return (routes, catalog);
+    }
+    let routes: &'static RouteTable = Box::leak(Box::new(RouteTable::new(registry.actions())));
+    let catalog: &'static Catalog = Box::leak(Box::new(Catalog::build(registry)));
+    built.push((key, routes, catalog));
     (routes, catalog)
 }
 
@@ -146,7 +149,11 @@ impl Sandbox {
         let addr = listener
             .local_addr()
             .map_err(|source| SandboxError::Bind { addr, source })?;
-        let (routes, catalog) = shared();
+        let registry = match &config.spec {
+            Some(spec) => spec.registry,
+            None => threecx_ops::registry(),
+        };
+        let (routes, catalog) = shared(registry);
         let data = match &config.data_file {
             Some(path) if path.exists() => {
                 store::Data::load(path).map_err(|source| SandboxError::Load {
@@ -159,7 +166,7 @@ impl Sandbox {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{addr}");
         let app = Arc::new(App {
-            registry: threecx_ops::registry(),
+            registry,
             routes,
             catalog,
             data: Mutex::new(data),
@@ -345,6 +352,7 @@ pub fn banner(handle: &SandboxHandle) -> String {
          \x20 seed           {seed}\n\
          \x20 data           {data}\n\
          \x20 contents       {users} users, {groups} groups, {calls} call history rows, {chats} chat messages\n\
+         \x20 actions        {actions}\n\
          \n\
          Point threecx at it:\n\
          \n\
@@ -361,6 +369,13 @@ pub fn banner(handle: &SandboxHandle) -> String {
         groups = counts.groups,
         calls = counts.call_history,
         chats = counts.chat_messages,
+        actions = match &config.spec {
+            Some(spec) => format!(
+                "{} (of the --spec document, served at /xapi/v1/swagger.yaml)",
+                spec.registry.len()
+            ),
+            None => format!("{} (built in)", threecx_ops::registry().len()),
+        },
     )
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::{FutureExt, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
-use threecx_ops::core::{Client, Download, Response, ResponseKind};
+use threecx_ops::core::{Client, Download, PreparedRequest, Response, ResponseKind};
 use threecx_ops::registry_api::{schema_view, Operation, PreparedCall, Registry};
 
 use super::session::Session;
@@ -22,11 +22,16 @@ use crate::output::{
 };
 
 pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
-    let registry = threecx_ops::registry();
-    let op = registry.find(&args.resource, &args.action)?;
+    if let Some(profiles) = super::fleet::selected(global)? {
+        return super::fleet::call(global, args, &profiles);
+    }
+    let conn = Connection::resolve(global)?;
+    // The PBX's own actions when its spec was pulled; nothing is sent for an unknown one.
+    let active = crate::spec_choice::active(global, Some(&conn))?;
+    let registry = active.registry;
+    let op = active.find(&args.resource, &args.action)?;
     let input = read_input(args, registry, op)?;
     let call = registry.prepare(op, input)?;
-    let conn = Connection::resolve(global)?;
 
     // A dry run sends nothing, so `--sandbox` starts none for it.
     if args.dry_run {
@@ -73,7 +78,11 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
 
 /// The input object: `--input` (JSON text, `@FILE` or `-` for stdin), then each `--param` set
 /// over it.
-fn read_input(args: &CallArgs, registry: &Registry, op: &dyn Operation) -> CliResult<Value> {
+pub(super) fn read_input(
+    args: &CallArgs,
+    registry: &Registry,
+    op: &dyn Operation,
+) -> CliResult<Value> {
     let mut input = match args.input.as_deref() {
         None => Value::Object(Map::new()),
         Some("-") => {
@@ -158,28 +167,14 @@ fn parse_json(text: &str, what: &str) -> CliResult<Value> {
 /// Prints the request that would be sent; sends nothing and needs no credentials.
 fn dry_run(call: PreparedCall<'_>, conn: &Connection, format: Option<CallFormat>) -> CliResult {
     let req = call.into_request()?;
-    let url = match conn.root()? {
-        Some(root) => root.url_of(&req),
-        None => format!("{}{}", conn.api_root()?, req.path_and_query),
-    };
-    // The headers the transport sends (the request carries them all), after the token's.
-    let mut headers = vec![("Authorization", "Bearer [REDACTED]")];
-    headers.extend(req.headers_to_send());
+    let url = request_url(&req, conn)?;
+    let headers = headers_shown(&req);
     let body = req.body.as_deref().map(String::from_utf8_lossy);
 
     let mut out = std::io::stdout().lock();
     match format {
         Some(CallFormat::Json) | Some(CallFormat::Ndjson) => {
-            let value = json!({
-                "method": req.method.as_str(),
-                "url": url,
-                "headers": headers
-                    .iter()
-                    .map(|(name, value)| (name.to_string(), Value::String(value.to_string())))
-                    .collect::<Map<String, Value>>(),
-                "body": body.as_deref().map(|b| serde_json::from_str::<Value>(b)
-                    .unwrap_or_else(|_| Value::String(b.to_owned()))),
-            });
+            let value = request_json(&req, conn)?;
             if format == Some(CallFormat::Json) {
                 write_json(&mut out, &value)?;
             } else {
@@ -198,6 +193,35 @@ fn dry_run(call: PreparedCall<'_>, conn: &Connection, format: Option<CallFormat>
     }
     out.flush()?;
     Ok(())
+}
+
+fn request_url(req: &PreparedRequest, conn: &Connection) -> CliResult<String> {
+    Ok(match conn.root()? {
+        Some(root) => root.url_of(req),
+        None => format!("{}{}", conn.api_root()?, req.path_and_query),
+    })
+}
+
+/// The headers the transport sends (the request carries them all), after the token's.
+fn headers_shown(req: &PreparedRequest) -> Vec<(&str, &str)> {
+    let mut headers = vec![("Authorization", "Bearer [REDACTED]")];
+    headers.extend(req.headers_to_send());
+    headers
+}
+
+/// A dry run as JSON: `{"method", "url", "headers", "body"}`.
+pub(super) fn request_json(req: &PreparedRequest, conn: &Connection) -> CliResult<Value> {
+    let body = req.body.as_deref().map(String::from_utf8_lossy);
+    Ok(json!({
+        "method": req.method.as_str(),
+        "url": request_url(req, conn)?,
+        "headers": headers_shown(req)
+            .iter()
+            .map(|(name, value)| (name.to_string(), Value::String(value.to_string())))
+            .collect::<Map<String, Value>>(),
+        "body": body.as_deref().map(|b| serde_json::from_str::<Value>(b)
+            .unwrap_or_else(|_| Value::String(b.to_owned()))),
+    }))
 }
 
 /// Renders one answer, or saves it with `--out`.

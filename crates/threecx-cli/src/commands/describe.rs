@@ -2,14 +2,18 @@
 
 use std::io::Write;
 
-use crate::cli::{DescribeArgs, Format};
+use crate::cli::{DescribeArgs, Format, GlobalArgs};
 use crate::commands::method_and_path;
+use crate::connection::Connection;
 use crate::exit::CliResult;
 use crate::output::write_json;
+use crate::spec_choice;
 
-pub fn run(args: &DescribeArgs) -> CliResult {
-    let registry = threecx_ops::registry();
-    let op = registry.find(&args.resource, &args.action)?;
+pub fn run(global: &GlobalArgs, args: &DescribeArgs) -> CliResult {
+    let conn = Connection::resolve(global)?;
+    let active = spec_choice::active(global, Some(&conn))?;
+    let registry = active.registry;
+    let op = active.find(&args.resource, &args.action)?;
     let meta = op.meta();
     let (method, path) = method_and_path(op);
     let description = registry.describe(op);

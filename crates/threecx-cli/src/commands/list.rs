@@ -5,13 +5,17 @@ use std::io::Write;
 use serde_json::json;
 use threecx_ops::registry_api::{ActionSummary, ResourceSummary};
 
-use crate::cli::{Format, ListArgs};
+use crate::cli::{Format, GlobalArgs, ListArgs};
 use crate::commands::method_and_path;
+use crate::connection::Connection;
 use crate::exit::CliResult;
 use crate::output::{write_json, write_table};
+use crate::spec_choice::{self, Origin};
 
-pub fn run(args: &ListArgs) -> CliResult {
-    let registry = threecx_ops::registry();
+pub fn run(global: &GlobalArgs, args: &ListArgs) -> CliResult {
+    let conn = Connection::resolve(global)?;
+    let active = spec_choice::active(global, Some(&conn))?;
+    let registry = active.registry;
     let mut out = std::io::stdout().lock();
     match &args.resource {
         None => {
@@ -42,7 +46,11 @@ pub fn run(args: &ListArgs) -> CliResult {
                         })
                         .collect();
                     write_table(&mut out, &["RESOURCE", "NAME", "ACTIONS"], &rows)?;
-                    writeln!(out, "{} resources, {total} actions", resources.len())?;
+                    write!(out, "{} resources, {total} actions", resources.len())?;
+                    if !matches!(active.origin, Origin::Builtin) {
+                        write!(out, " of {}", active.describe())?;
+                    }
+                    writeln!(out)?;
                 }
             }
         }

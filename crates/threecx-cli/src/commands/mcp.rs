@@ -24,6 +24,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub fn run(global: &GlobalArgs, args: &McpArgs) -> CliResult {
     let conn = Connection::resolve(global)?;
+    let active = crate::spec_choice::active(global, Some(&conn))?;
     let runtime = super::sandbox::command_runtime()?;
     let session = Session::open(&runtime, global, conn, args.timeout)?;
     let options = McpOptions {
@@ -31,7 +32,8 @@ pub fn run(global: &GlobalArgs, args: &McpArgs) -> CliResult {
     };
     let result = runtime.block_on(async {
         let signalled = super::sandbox::interrupt_listener()?;
-        let server = McpServer::new(session.client.clone(), options).map_err(CliError::from)?;
+        let server = McpServer::with_registry(session.client.clone(), options, active.registry)
+            .map_err(CliError::from)?;
         let (stop, stopping) = watch::channel(false);
         tokio::spawn(async move {
             signalled.await;

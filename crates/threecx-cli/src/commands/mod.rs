@@ -5,11 +5,14 @@ mod completions;
 mod config;
 mod describe;
 mod export;
+mod fleet;
 mod list;
 mod mcp;
+mod profiles;
 mod sandbox;
 mod serve;
 mod session;
+mod spec;
 
 use threecx_ops::registry_api::Operation;
 
@@ -18,15 +21,17 @@ use crate::exit::CliResult;
 
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::List(args) => list::run(&args),
-        Command::Describe(args) => describe::run(&args),
+        Command::List(args) => list::run(&cli.global, &args),
+        Command::Describe(args) => describe::run(&cli.global, &args),
         Command::Call(args) => call::run(&cli.global, &args),
         Command::Config(args) => config::run(&cli.global, &args),
         Command::Completions(args) => completions::run(&args),
-        Command::Sandbox(args) => sandbox::run(&args),
+        Command::Sandbox(args) => sandbox::run(&cli.global, &args),
         Command::Serve(args) => serve::run(&cli.global, &args),
         Command::Mcp(args) => mcp::run(&cli.global, &args),
         Command::Export(command) => export::run(&command),
+        Command::Spec(command) => spec::run(&cli.global, &command),
+        Command::Profiles(args) => profiles::run(&cli.global, &args),
     }
 }
 

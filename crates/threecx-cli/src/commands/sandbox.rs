@@ -7,7 +7,9 @@
 
 use std::io::{IsTerminal, Write};
 
-use threecx_sandbox::{Sandbox, SandboxConfig, SandboxError, SandboxHandle, SeedSizes};
+use threecx_sandbox::{
+    Sandbox, SandboxConfig, SandboxError, SandboxHandle, SandboxSpec, SeedSizes,
+};
 use tokio::runtime::Runtime;
 
 use crate::cli::{GlobalArgs, SandboxArgs};
@@ -16,7 +18,13 @@ use crate::exit::{CliError, CliResult, LOCAL, USAGE};
 
 /// `threecx sandbox [...]`: serves until Ctrl-C, SIGTERM or SIGHUP, then saves the state to
 /// `--data`, if given.
-pub fn run(args: &SandboxArgs) -> CliResult {
+pub fn run(global: &GlobalArgs, args: &SandboxArgs) -> CliResult {
+    let (spec, spec_version) = simulated_spec(global)?;
+    let emulate_version = args
+        .emulate_version
+        .clone()
+        .or(spec_version)
+        .unwrap_or_else(|| threecx_sandbox::DEFAULT_VERSION.to_owned());
     let config = SandboxConfig {
         port: args.port,
         seed: args.seed,
@@ -28,13 +36,33 @@ pub fn run(args: &SandboxArgs) -> CliResult {
         },
         data_file: args.data.clone(),
         token_lifetime: args.token_lifetime,
-        emulate_version: args.emulate_version.clone(),
+        emulate_version,
         one_active_token_per_client: args.one_active_token,
+        spec,
         ..SandboxConfig::default()
     };
     // Several threads: a client paging through a million rows and the answers being computed
     // should not wait on each other.
     server_runtime()?.block_on(serve_until_interrupted(config))
+}
+
+/// `--spec FILE`: the action set of that document (and the document, served at
+/// `/xapi/v1/swagger.yaml`), and its version when the file name tells it.
+fn simulated_spec(global: &GlobalArgs) -> CliResult<(Option<SandboxSpec>, Option<String>)> {
+    let active = crate::spec_choice::active(global, None)?;
+    let crate::spec_choice::Origin::File(path) = &active.origin else {
+        return Ok((None, None));
+    };
+    let document = std::fs::read(path)
+        .map_err(|e| CliError::usage(format!("cannot read --spec {}: {e}", path.display())))?;
+    let version = (active.version != "unknown").then(|| active.version.clone());
+    Ok((
+        Some(SandboxSpec {
+            registry: active.registry,
+            document: std::sync::Arc::new(document),
+        }),
+        version,
+    ))
 }
 
 /// What [`threecx_sandbox::serve_forever`] does (start, print the banner, wait for a signal,
@@ -97,6 +125,12 @@ pub fn start_for_command(
     let mut config = SandboxConfig::default();
     if let Some(seed) = global.sandbox_seed {
         config.seed = seed;
+    }
+    // `--spec FILE` names the actions offered; the PBX started for them simulates the same.
+    let (spec, version) = simulated_spec(global)?;
+    config.spec = spec;
+    if let Some(version) = version {
+        config.emulate_version = version;
     }
     let handle = runtime
         .block_on(Sandbox::start(config))

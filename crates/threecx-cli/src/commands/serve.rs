@@ -20,10 +20,12 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult {
     let key = api_key(args)?;
     warn_if_on_network(args.listen);
     let conn = Connection::resolve(global)?;
+    let active = crate::spec_choice::active(global, Some(&conn))?;
     // Several threads: one slow PBX call must not hold up the other callers.
     let runtime = super::sandbox::server_runtime()?;
     let session = Session::open(&runtime, global, conn, args.timeout)?;
     let state = GatewayState::new(session.client.clone(), key)?
+        .registry(active.registry)
         .max_body_bytes(args.max_body)
         .page_size(args.page_size);
     let options = ServeOptions::default()
@@ -49,6 +51,9 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult {
                 "threecx gateway on http://{local} for {} (Ctrl-C stops it)",
                 session.client.config().base_url()
             )?;
+            if !matches!(active.origin, crate::spec_choice::Origin::Builtin) {
+                eprintln!("actions of {}", active.describe());
+            }
             out.flush()?;
         }
         gateway::serve_listener_with(listener, state, options, interrupted)

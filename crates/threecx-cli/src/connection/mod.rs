@@ -82,13 +82,24 @@ pub struct Connection {
 impl Connection {
     /// Resolves the settings from the process environment.
     pub fn resolve(args: &GlobalArgs) -> CliResult<Connection> {
-        Self::resolve_with(args, |name| {
-            std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-        })
+        if args.profile.len() > 1 {
+            return Err(CliError::usage(
+                "several --profile flags name a fleet, which this command does not serve",
+            )
+            .hint("fleet commands: call, spec pull, spec status, profiles check"));
+        }
+        Self::resolve_with(args, args.profile.first().cloned(), env_var)
+    }
+
+    /// Resolves the settings of one profile of a fleet (flags and environment still apply
+    /// over the profile's settings, as for one PBX).
+    pub fn resolve_profile(args: &GlobalArgs, profile: &str) -> CliResult<Connection> {
+        Self::resolve_with(args, Some(profile.to_owned()), env_var)
     }
 
     fn resolve_with(
         args: &GlobalArgs,
+        profile: Option<String>,
         env: impl Fn(&'static str) -> Option<String>,
     ) -> CliResult<Connection> {
         // The config file and its profile come first: they are a place the others may come from.
@@ -99,7 +110,7 @@ impl Connection {
                 profile: None,
                 base: Path::new("."),
             },
-            args.profile.clone(),
+            profile,
         )?;
         let places = Places {
             env,
@@ -342,6 +353,36 @@ pub(super) fn default_config_file() -> PathBuf {
 
 /// `<platform cache dir>/threecx/tokens` (`~/.cache/threecx/tokens` on Linux); `None` when the
 /// platform has no cache folder (no home directory).
+fn env_var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The config file's path and the names of its profiles, in file order (for `--all-profiles`
+/// and `threecx profiles`).
+pub fn profile_names() -> CliResult<(PathBuf, Vec<String>)> {
+    let env: &dyn Fn(&'static str) -> Option<String> = &env_var;
+    let places = Places {
+        env,
+        profile: None,
+        base: Path::new("."),
+    };
+    let path = places
+        .find_or(
+            Definition::new().env(ENV_CONFIG, PathBuf::from),
+            default_config_file,
+        )
+        .value;
+    let names = if path.is_file() {
+        profile::read_profiles(&path)?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok((path, names))
+}
+
 fn default_token_cache_dir() -> Option<PathBuf> {
     dirs::cache_dir().map(|dir| dir.join("threecx").join("tokens"))
 }
@@ -357,7 +398,11 @@ mod tests {
             url: None,
             client_id: None,
             secret_file: None,
-            profile: None,
+            profile: Vec::new(),
+            profiles: Vec::new(),
+            all_profiles: false,
+            concurrency: 8,
+            spec: None,
             ca_cert: None,
             insecure: false,
             no_token_cache: false,
@@ -369,7 +414,9 @@ mod tests {
 
     fn resolve(args: &GlobalArgs, vars: &[(&'static str, String)]) -> CliResult<Connection> {
         let vars: HashMap<&str, String> = vars.iter().cloned().collect();
-        Connection::resolve_with(args, |name| vars.get(name).cloned())
+        Connection::resolve_with(args, args.profile.first().cloned(), |name| {
+            vars.get(name).cloned()
+        })
     }
 
     fn write_config(dir: &Path, text: &str) -> String {
@@ -428,7 +475,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = write_config(dir.path(), "[profiles.a]\n[profiles.b]\n");
         let mut a = args();
-        a.profile = Some("c".into());
+        a.profile = vec!["c".into()];
         let e = resolve(&a, &[(ENV_CONFIG, file)]).unwrap_err();
         assert_eq!(e.code(), crate::exit::USAGE);
         assert!(e.to_string().contains("profile \"c\""), "{e}");

@@ -105,12 +105,15 @@ static COMPUTED: [(&HttpAction, Handler); 19] = [
     ),
 ];
 
-/// The computed handler of `op`, if it has one. Compared by address: the registry holds the
-/// generated statics themselves.
+/// The computed handler of `op`, if it has one. Compared by canonical names, not address: a
+/// sandbox of another spec (`--spec`) runs its own descriptors of the same actions.
 fn computed(op: &dyn Operation) -> Option<Handler> {
+    let meta = op.meta();
     COMPUTED
         .iter()
-        .find(|(action, _)| std::ptr::addr_eq(op, *action))
+        .find(|(action, _)| {
+            action.meta.action == meta.action && action.meta.resource == meta.resource
+        })
         .map(|(_, handler)| *handler)
 }
 

@@ -47,6 +47,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 const API_ROOT: &str = "/xapi/v1";
+/// Where every 3CX PBX serves its OpenAPI document, under the API root.
+const SPEC_PATH: &str = "/swagger.yaml";
 
 /// One request to the API, as received.
 pub(crate) struct ApiRequest<'a> {
@@ -81,6 +83,9 @@ impl App {
             .path
             .strip_prefix(API_ROOT)
             .ok_or_else(|| Reply::error(404, format!("No resource at {}", req.path)))?;
+        if rest == SPEC_PATH && req.method == "GET" {
+            return self.spec_document();
+        }
         lock(&self.auth)
             .check(req.authorization)
             .map_err(unauthorized)?;
@@ -111,6 +116,27 @@ impl App {
                 .or_insert(Value::String(context));
         }
         Ok(reply)
+    }
+
+    /// The OpenAPI document of the simulated version: the `--spec` document as given. The
+    /// built-in set's own document is not served: this build holds its actions, not the
+    /// third-party file they were generated from.
+    fn spec_document(&self) -> Result<Reply, Reply> {
+        match &self.config.spec {
+            Some(spec) => Ok(Reply {
+                status: 200,
+                headers: Vec::new(),
+                body: ReplyBody::Bytes {
+                    content_type: "application/yaml".to_owned(),
+                    bytes: spec.document.to_vec(),
+                },
+            }),
+            None => Err(Reply::error(
+                404,
+                "This sandbox simulates the built-in action set and serves no OpenAPI document; \
+                 start it with --spec FILE to simulate (and serve) a given one",
+            )),
+        }
     }
 
     /// Why no action answers `req`, as 3CX (ASP.NET) says it.
