@@ -203,3 +203,27 @@ fn the_sandbox_command_simulates_a_given_spec() {
         (Some("20.0.77"), Some(599))
     );
 }
+
+#[test]
+fn a_sandbox_of_the_built_in_set_serves_a_document_that_pulls_back_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pbx = TestPbx::small();
+    let pulled = threecx(["spec", "pull", "--output", "json"])
+        .sandbox(&pbx)
+        .spec_cache(dir.path())
+        .run();
+    let report = pulled.assert_code(0).json();
+    assert_eq!(report["version"], "20.0.10");
+    assert_eq!(report["actions"], 601);
+    for list in ["added", "removed", "changed"] {
+        assert_eq!(report["diff"][list], serde_json::json!([]), "{list}");
+    }
+    let human = threecx(["spec", "pull"])
+        .sandbox(&pbx)
+        .spec_cache(dir.path())
+        .run();
+    assert!(
+        human.stdout.contains("0 added, 0 removed, 0 changed"),
+        "{human:?}"
+    );
+}

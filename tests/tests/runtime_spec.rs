@@ -70,3 +70,31 @@ fn a_registry_from_the_spec_validates_and_builds_like_the_compiled_in_one() {
         .unwrap_err();
     assert!(err.to_string().contains("/period/Start"), "{err}");
 }
+
+#[test]
+fn the_openapi_document_written_from_the_registry_imports_back_to_the_same_actions() {
+    let compiled = threecx_ops::registry();
+    let document = threecx_ops::registry_api::openapi_document(compiled, "20.0.10");
+    let bytes = serde_json::to_vec(&document).unwrap();
+    let set = SpecSet::import(bytes, "swagger.yaml", Some("20.0.10")).unwrap();
+    let builtin = SpecSet::builtin();
+    // Every generated action (an extension's composed actions are no HTTP request).
+    let generated: Vec<_> = builtin.actions.iter().collect();
+    let imported: BTreeMap<_, _> = set
+        .actions
+        .iter()
+        .map(|d| ((d.resource.as_str(), d.action.as_str()), d))
+        .collect();
+    assert_eq!(imported.len(), generated.len());
+    for d in generated {
+        assert_eq!(
+            imported.get(&(d.resource.as_str(), d.action.as_str())),
+            Some(&d),
+            "{}/{}",
+            d.resource,
+            d.action
+        );
+    }
+    let diff = SpecDiff::between(&builtin, &set).unwrap();
+    assert!(diff.is_empty(), "{diff:?}");
+}

@@ -325,10 +325,15 @@ queues, receptionists, fax, parkings, trunks...), numbers that cannot change, gr
 seen from both sides, references that must exist, navigation properties only with $expand, JSON
 bodies only (415); refusals as 3CX's validation errors (WARNINGS.XAPI.* per field).
 Every other action is validated against its schema and answered with generated data.
+The version: this build's 3CX version and actions, and an OpenAPI document of them (written from
+the built-in descriptors) at /xapi/v1/swagger.yaml; with --spec FILE, exactly the actions of that
+document, its version (from a swagger-X.Y.Z.yaml file name, or --emulate-version) in System
+Status, and the document itself at /xapi/v1/swagger.yaml.
 
 Examples:
   threecx sandbox --port 5001 --data pbx.json
   threecx sandbox --call-history 1000000 --token-lifetime 60
+  threecx sandbox --spec swagger-20.0.9.yaml
   threecx --sandbox call Users \"List User\" --param '$top=3'";
 
 const CALL_EXAMPLES: &str = "\

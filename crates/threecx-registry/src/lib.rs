@@ -19,6 +19,7 @@
 
 mod http_action;
 pub mod names;
+mod openapi_export;
 mod operation;
 mod prepared;
 mod registry;
@@ -32,6 +33,7 @@ pub mod test_util;
 mod testing;
 mod validate;
 
+pub use openapi_export::{openapi_document, to_openapi};
 pub use operation::{ActionKind, ActionMeta, HttpAction, ModelDefs, Operation, Registration};
 pub use prepared::PreparedCall;
 pub use registry::{global, DuplicateError, Registry, ResourceEntry};

@@ -118,25 +118,31 @@ impl App {
         Ok(reply)
     }
 
-    /// The OpenAPI document of the simulated version: the `--spec` document as given. The
-    /// built-in set's own document is not served: this build holds its actions, not the
-    /// third-party file they were generated from.
+    /// The OpenAPI document of the simulated version: the `--spec` document as given, else one
+    /// written from the built-in descriptors (JSON, which is YAML too; never the third-party
+    /// file they were generated from), made once.
     fn spec_document(&self) -> Result<Reply, Reply> {
-        match &self.config.spec {
-            Some(spec) => Ok(Reply {
-                status: 200,
-                headers: Vec::new(),
-                body: ReplyBody::Bytes {
-                    content_type: "application/yaml".to_owned(),
-                    bytes: spec.document.to_vec(),
-                },
-            }),
-            None => Err(Reply::error(
-                404,
-                "This sandbox simulates the built-in action set and serves no OpenAPI document; \
-                 start it with --spec FILE to simulate (and serve) a given one",
-            )),
-        }
+        static BUILT_IN: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+        let bytes = match &self.config.spec {
+            Some(spec) => spec.document.to_vec(),
+            None => BUILT_IN
+                .get_or_init(|| {
+                    let document = threecx_registry::openapi_document(
+                        threecx_ops::registry(),
+                        threecx_ops::THREECX_VERSION,
+                    );
+                    serde_json::to_vec(&document).unwrap_or_default()
+                })
+                .clone(),
+        };
+        Ok(Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: ReplyBody::Bytes {
+                content_type: "application/yaml".to_owned(),
+                bytes,
+            },
+        })
     }
 
     /// Why no action answers `req`, as 3CX (ASP.NET) says it.
