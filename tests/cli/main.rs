@@ -6,6 +6,7 @@ mod support;
 
 mod calls;
 mod config;
+mod csv_output;
 mod embedding;
 mod errors;
 mod list_describe;

@@ -257,6 +257,9 @@ pub enum CallFormat {
     Ndjson,
     /// Columns from the keys of a list of objects
     Table,
+    /// RFC 4180 CSV: a header of the output model's properties (or the `$select`), one row per
+    /// item, nested values as JSON text, null as an empty field; streamed with --all
+    Csv,
 }
 
 #[derive(Debug, Args)]
