@@ -15,4 +15,5 @@ mod paging_and_downloads;
 mod readme;
 mod sandbox;
 mod signals;
+mod snapshot;
 mod terminal;

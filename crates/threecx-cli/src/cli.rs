@@ -131,6 +131,55 @@ pub enum Command {
     /// Write a description of every action for another tool
     #[command(subcommand)]
     Export(ExportCommand),
+
+    /// Save the PBX's configuration as one sorted JSON file per resource, for diffing in git
+    #[command(after_help = crate::commands::SNAPSHOT_HELP)]
+    Snapshot(SnapshotArgs),
+
+    /// Compare two snapshots (or a snapshot and the live PBX): entities added, removed, changed
+    #[command(after_help = crate::commands::DIFF_HELP)]
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Folder to write into (created if missing); files of resources no longer read are removed
+    pub dir: PathBuf,
+
+    /// Items per page when listing entity sets
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
+
+    /// Seconds allowed for each HTTP exchange [default: 30]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older snapshot folder
+    pub old: PathBuf,
+
+    /// The newer snapshot folder (or --live)
+    #[arg(required_unless_present = "live", conflicts_with = "live")]
+    pub new: Option<PathBuf>,
+
+    /// Compare OLD with the PBX as it is now (read like `threecx snapshot`, nothing written)
+    #[arg(long)]
+    pub live: bool,
+
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+
+    /// Items per page when reading the live PBX
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
+
+    /// Seconds allowed for each HTTP exchange with the live PBX [default: 30]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
 }
 
 const SERVE_HELP: &str = "\

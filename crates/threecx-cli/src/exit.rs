@@ -10,6 +10,9 @@ use threecx_ops::core::{ApiErrorDetail, Error};
 
 /// Success.
 pub const OK: u8 = 0;
+/// `threecx diff` only: the two snapshots differ (like diff(1)). `diff` reads folders and
+/// writes to stdout only; an unreadable folder is a usage error (2).
+pub const DIFFERENT: u8 = 1;
 /// A local failure: the output file or stdout could not be written (or a sandbox could not save
 /// its data).
 pub const LOCAL: u8 = 1;
@@ -40,7 +43,8 @@ Exit codes:
   5  network error or timeout, or an answer that could not be decoded
   6  outcome unknown: an action that is not safe to repeat (purge, delete...) was sent, then the
      connection failed or timed out; the PBX may have carried it out. It was not sent again:
-     check the PBX before running it again";
+     check the PBX before running it again
+  `threecx diff` exits 1 when the two differ (like diff(1)), 0 when they are equal";
 
 /// A failure of a command: what to print and which code to exit with.
 #[derive(Debug)]

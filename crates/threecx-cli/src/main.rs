@@ -11,6 +11,7 @@ mod csv_output;
 mod exit;
 mod logging;
 mod output;
+mod snapshot;
 
 use std::process::ExitCode;
 

@@ -4,14 +4,18 @@ mod call;
 mod completions;
 mod config;
 mod describe;
+mod diff;
 mod export;
 mod list;
 mod mcp;
 mod sandbox;
 mod serve;
 mod session;
+mod snapshot;
 
 use threecx_ops::registry_api::Operation;
+
+pub use snapshot::{DIFF_HELP, SNAPSHOT_HELP};
 
 use crate::cli::{Cli, Command};
 use crate::exit::CliResult;
@@ -27,6 +31,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Serve(args) => serve::run(&cli.global, &args),
         Command::Mcp(args) => mcp::run(&cli.global, &args),
         Command::Export(command) => export::run(&command),
+        Command::Snapshot(args) => snapshot::run(&cli.global, &args),
+        Command::Diff(args) => diff::run(&cli.global, &args),
     }
 }
 
