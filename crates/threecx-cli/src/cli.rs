@@ -146,12 +146,19 @@ pub struct SnapshotArgs {
     /// Folder to write into (created if missing); files of resources no longer read are removed
     pub dir: PathBuf,
 
-    /// Items per page when listing entity sets
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How `snapshot` and `diff --live` read the PBX.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Items per page when listing the PBX's entity sets
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,
 
-    /// Seconds allowed for each HTTP exchange [default: 30]
+    /// Seconds allowed for each HTTP exchange with the PBX [default: 30]
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
 }
@@ -169,17 +176,12 @@ pub struct DiffArgs {
     #[arg(long)]
     pub live: bool,
 
+    /// table: for people; json: the whole report
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub output: Format,
 
-    /// Items per page when reading the live PBX
-    #[arg(long, value_name = "N", default_value_t = 100,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub page_size: u32,
-
-    /// Seconds allowed for each HTTP exchange with the live PBX [default: 30]
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
-    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 const SERVE_HELP: &str = "\

@@ -12,7 +12,7 @@ pub fn run(global: &GlobalArgs, args: &DiffArgs) -> CliResult {
     let old = folder::load(&args.old)?;
     let new = match &args.new {
         Some(dir) => folder::load(dir)?,
-        None => super::snapshot::read_live(global, args.page_size, args.timeout)?.0,
+        None => super::snapshot::read_live(global, &args.read)?.0,
     };
     let report = compare(&old, &new);
     let mut out = std::io::stdout().lock();

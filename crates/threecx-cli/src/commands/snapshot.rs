@@ -6,7 +6,7 @@ use threecx_ops::core::Client;
 use threecx_ops::registry_api::Registry;
 
 use super::session::Session;
-use crate::cli::{GlobalArgs, SnapshotArgs};
+use crate::cli::{GlobalArgs, ReadArgs, SnapshotArgs};
 use crate::connection::Connection;
 use crate::exit::{self, CliError, CliResult};
 use crate::snapshot::folder::{self, Origin};
@@ -44,7 +44,7 @@ Examples:
   threecx diff pbx-config --live --output json";
 
 pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
-    let (snapshot, origin) = read_live(global, args.page_size, args.timeout)?;
+    let (snapshot, origin) = read_live(global, &args.read)?;
     folder::write(&args.dir, &snapshot, origin)?;
     let mut line = format!(
         "wrote {} resources to {}",
@@ -65,18 +65,14 @@ pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
 
 /// Reads a snapshot from the PBX the global flags name (or a `--sandbox` one); an error when
 /// no resource at all could be read.
-pub(crate) fn read_live(
-    global: &GlobalArgs,
-    page_size: u32,
-    timeout: Option<std::time::Duration>,
-) -> CliResult<(Snapshot, Origin)> {
+pub(crate) fn read_live(global: &GlobalArgs, args: &ReadArgs) -> CliResult<(Snapshot, Origin)> {
     let registry = threecx_ops::registry();
     let conn = Connection::resolve(global)?;
     let runtime = super::sandbox::command_runtime()?;
-    let session = Session::open(&runtime, global, conn, timeout)?;
+    let session = Session::open(&runtime, global, conn, args.timeout)?;
     let client = &session.client;
     let result = runtime.block_on(async {
-        let snapshot = read_pbx(registry, client, page_size).await?;
+        let snapshot = read_pbx(registry, client, args.page_size).await?;
         Ok::<_, CliError>((snapshot, pbx_version(registry, client).await))
     });
     let pbx = client.config().base_url().to_owned();
