@@ -3,6 +3,7 @@
 # items received, client wall time and peak RSS, sandbox wall time and peak RSS.
 #
 #   scripts/bench-sandbox-stream.sh [ROWS] [PAGE_SIZE]     (defaults 1000000 and 1000)
+#   FORMAT=csv scripts/bench-sandbox-stream.sh 100000 1000  (--output csv: a header, then rows)
 #
 # The sandbox (`threecx sandbox --call-history ROWS`) computes its rows on demand; the client
 # (`threecx call "Call History View" "List Call History View" --all --output ndjson`) writes each
@@ -11,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
 page="${2:-1000}"
+format="${FORMAT:-ndjson}"
 port="${PORT:-18732}"
 bin=./target/release/threecx
 
@@ -48,9 +50,11 @@ fi
 
 THREECX_URL="http://127.0.0.1:$port" THREECX_CLIENT_ID=sandbox THREECX_CLIENT_SECRET=sandbox-secret \
   /usr/bin/time -v -o "$work/client.time" "$bin" --no-token-cache \
-  call "Call History View" "List Call History View" --all --page-size "$page" --output ndjson \
-  > "$work/items.ndjson"
-items="$(wc -l < "$work/items.ndjson")"
+  call "Call History View" "List Call History View" --all --page-size "$page" --output "$format" \
+  > "$work/items.out"
+items="$(wc -l < "$work/items.out")"
+# CSV: the header line is not an item (call-history fields hold no line breaks).
+if [ "$format" = csv ]; then items=$((items - 1)); fi
 
 kill -INT "$sandbox"
 wait "$timer" || true
@@ -58,7 +62,7 @@ sandbox=""
 
 field() { grep -E "$1" "$2" | sed -E 's/.*: //'; }
 kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
-echo "rows in the sandbox:  $rows (page size $page)"
+echo "rows in the sandbox:  $rows (page size $page, --output $format)"
 echo "items streamed:       $items"
 echo "client wall time:     $(field 'Elapsed \(wall clock\)' "$work/client.time")"
 echo "client CPU time:      $(field 'User time' "$work/client.time") s user, $(field 'System time' "$work/client.time") s system"

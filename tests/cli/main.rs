@@ -6,6 +6,7 @@ mod support;
 
 mod calls;
 mod config;
+mod csv_output;
 mod embedding;
 mod errors;
 mod fleet;
@@ -15,5 +16,6 @@ mod paging_and_downloads;
 mod readme;
 mod sandbox;
 mod signals;
+mod snapshot;
 mod spec;
 mod terminal;

@@ -2,6 +2,9 @@
 //! (calls as `--dry-run`, so nothing needs a PBX, except those with `--sandbox`, which bring their
 //! own and run for real), and the documented dry-run output matches.
 //!
+//! `threecx snapshot` and `threecx diff` lines run on a `--sandbox` (added when missing), their
+//! folders inside a temporary folder; snapshots of the same seed are equal, so each diff exits 0.
+//!
 //! `threecx sandbox ...` lines serve until Ctrl-C, so they cannot be run like the others (the
 //! test would never end): each is started on a free port instead (`--port 0`, any `--data` file
 //! moved into a temporary folder), must print its banner within a time limit, and is then
@@ -89,6 +92,7 @@ fn every_threecx_example_runs() {
     );
     let mut sandboxes = 0;
     let mut servers = 0;
+    let mut snapshots = 0;
     for (example, args) in examples {
         if args[0] == "sandbox" {
             run_sandbox_example(&example, args, dir.path());
@@ -98,6 +102,11 @@ fn every_threecx_example_runs() {
         if args.iter().any(|a| a == "serve" || a == "mcp") {
             run_server_example(&example, args);
             servers += 1;
+            continue;
+        }
+        if matches!(args.first().map(String::as_str), Some("snapshot" | "diff")) {
+            run_snapshot_example(&example, args, dir.path());
+            snapshots += 1;
             continue;
         }
         let mut args = args;
@@ -125,6 +134,31 @@ fn every_threecx_example_runs() {
         servers >= 3,
         "README shows `threecx serve` and `threecx mcp`"
     );
+    assert!(
+        snapshots >= 3,
+        "README shows `threecx snapshot` and `threecx diff`"
+    );
+}
+
+/// Runs a `threecx snapshot DIR` or `threecx diff OLD [NEW|--live]` line on a `--sandbox`, with
+/// its folders moved into `dir`; it must exit 0.
+fn run_snapshot_example(example: &str, args: Vec<String>, dir: &std::path::Path) {
+    let mut out = vec!["--sandbox".to_owned()];
+    let mut takes_value = false;
+    for (i, arg) in args.into_iter().enumerate() {
+        let folder = i > 0 && !takes_value && !arg.starts_with('-');
+        takes_value = matches!(
+            arg.as_str(),
+            "-o" | "--output" | "--page-size" | "--timeout"
+        );
+        out.push(if folder {
+            dir.join(&arg).display().to_string()
+        } else {
+            arg
+        });
+    }
+    let run = threecx(&out).run();
+    assert_eq!(run.code, 0, "README example `{example}` failed: {run:#?}");
 }
 
 /// Runs a `threecx serve` or `threecx mcp` line against a sandbox (`--sandbox` added when the

@@ -176,6 +176,14 @@ pub enum Command {
     /// The PBXs of the config file: list them, or check each (reachable, authenticated,
     /// version, pulled spec current)
     Profiles(ProfilesArgs),
+
+    /// Save the PBX's configuration as one sorted JSON file per resource, for diffing in git
+    #[command(after_help = crate::commands::SNAPSHOT_HELP)]
+    Snapshot(SnapshotArgs),
+
+    /// Compare two snapshots (or a snapshot and the live PBX): entities added, removed, changed
+    #[command(after_help = crate::commands::DIFF_HELP)]
+    Diff(DiffArgs),
 }
 
 const SPEC_HELP: &str = "\
@@ -210,6 +218,28 @@ pub struct SpecArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Folder to write into (created if missing); files of resources no longer read are removed
+    pub dir: PathBuf,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How `snapshot` and `diff --live` read the PBX.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Items per page when listing the PBX's entity sets
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
+
+    /// Seconds allowed for each HTTP exchange with the PBX [default: 30]
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
 pub struct ProfilesArgs {
     #[command(subcommand)]
     pub command: Option<ProfilesCommand>,
@@ -227,6 +257,27 @@ pub enum ProfilesCommand {
     /// Per PBX: reachable, authenticated, its version, and whether its pulled spec is current
     /// (all profiles, or those named with --profile/--profiles)
     Check,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older snapshot folder
+    pub old: PathBuf,
+
+    /// The newer snapshot folder (or --live)
+    #[arg(required_unless_present = "live", conflicts_with = "live")]
+    pub new: Option<PathBuf>,
+
+    /// Compare OLD with the PBX as it is now (read like `threecx snapshot`, nothing written)
+    #[arg(long)]
+    pub live: bool,
+
+    /// table: for people; json: the whole report
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 const SERVE_HELP: &str = "\
@@ -358,6 +409,9 @@ pub enum CallFormat {
     Ndjson,
     /// Columns from the keys of a list of objects
     Table,
+    /// RFC 4180 CSV: a header of the output model's properties (or the `$select`), one row per
+    /// item, nested values as JSON text, null as an empty field; streamed with --all
+    Csv,
 }
 
 #[derive(Debug, Args)]

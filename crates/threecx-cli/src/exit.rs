@@ -10,6 +10,9 @@ use threecx_ops::core::{ApiErrorDetail, Error};
 
 /// Success.
 pub const OK: u8 = 0;
+/// `threecx diff` only: the two snapshots differ (like diff(1)). `diff` reads folders and
+/// writes to stdout only; an unreadable folder is a usage error (2).
+pub const DIFFERENT: u8 = 1;
 /// A local failure: the output file or stdout could not be written (or a sandbox could not save
 /// its data).
 pub const LOCAL: u8 = 1;
@@ -46,7 +49,8 @@ Exit codes:
      connection failed or timed out; the PBX may have carried it out. It was not sent again:
      check the PBX before running it again
   7  fleet (several profiles): some PBXs failed, the others succeeded (each line says which;
-     when every PBX fails, the exit code is the first failure's)";
+     when every PBX fails, the exit code is the first failure's)
+  `threecx diff` exits 1 when the two differ (like diff(1)), 0 when they are equal";
 
 /// A failure of a command: what to print and which code to exit with.
 #[derive(Debug)]

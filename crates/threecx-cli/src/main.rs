@@ -7,9 +7,11 @@ mod cli;
 mod commands;
 mod confirm;
 mod connection;
+mod csv_output;
 mod exit;
 mod logging;
 mod output;
+mod snapshot;
 mod spec_choice;
 
 use std::process::ExitCode;

@@ -16,6 +16,7 @@ use super::session::Session;
 use crate::cli::{CallArgs, CallFormat, GlobalArgs};
 use crate::confirm::confirm_destructive;
 use crate::connection::Connection;
+use crate::csv_output::{self, Columns, CsvRows};
 use crate::exit::{CliError, CliResult};
 use crate::output::{
     write_items_table, write_json, write_ndjson, write_ndjson_line, write_value_table,
@@ -50,6 +51,14 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
         .hint("call it without --all"));
     }
 
+    // CSV columns come from the output model: known (or refused) before anything is sent.
+    let csv_columns = match args.output {
+        Some(CallFormat::Csv) if !is_download && args.out.is_none() => {
+            Some(Columns::of(registry, &call)?)
+        }
+        _ => None,
+    };
+
     let runtime = super::sandbox::command_runtime()?;
     let session = Session::open(&runtime, global, conn, args.timeout)?;
     let call = confirm_destructive(call, args.yes)?;
@@ -68,6 +77,11 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
             stream_download(call, client, args.out.as_deref(), format).await
         } else if args.all {
             stream_all(call, client, args.page_size, format).await
+        } else if let Some(columns) = csv_columns {
+            let value = call.send(client).await?.to_json();
+            let mut out = std::io::stdout().lock();
+            csv_output::write_answer(&mut out, columns, &value)?;
+            Ok(out.flush()?)
         } else {
             render(call.send(client).await?, args.out.as_deref(), format)
         }
@@ -181,7 +195,7 @@ fn dry_run(call: PreparedCall<'_>, conn: &Connection, format: Option<CallFormat>
                 write_ndjson_line(&mut out, &value)?;
             }
         }
-        None | Some(CallFormat::Table) => {
+        None | Some(CallFormat::Table) | Some(CallFormat::Csv) => {
             writeln!(out, "{} {url}", req.method)?;
             for (name, value) in &headers {
                 writeln!(out, "{name}: {value}")?;
@@ -262,6 +276,7 @@ fn render(response: Response, out_file: Option<&Path>, format: CallFormat) -> Cl
             CallFormat::Ndjson => write_ndjson_line(&mut out, &summary)?,
             CallFormat::Table => write_value_table(&mut out, &summary)?,
             CallFormat::Json => write_json(&mut out, &summary)?,
+            CallFormat::Csv => csv_output::write_object(&mut out, &summary)?,
         }
         out.flush()?;
         return Ok(());
@@ -280,6 +295,7 @@ fn render(response: Response, out_file: Option<&Path>, format: CallFormat) -> Cl
                 CallFormat::Json => write_json(&mut out, &value)?,
                 CallFormat::Ndjson => write_ndjson(&mut out, &value)?,
                 CallFormat::Table => write_value_table(&mut out, &value)?,
+                CallFormat::Csv => csv_output::write_object(&mut out, &value)?,
             }
         }
     }
@@ -333,6 +349,7 @@ async fn stream_download(
         CallFormat::Ndjson => write_ndjson_line(&mut out, &summary)?,
         CallFormat::Table => write_value_table(&mut out, &summary)?,
         CallFormat::Json => write_json(&mut out, &summary)?,
+        CallFormat::Csv => csv_output::write_object(&mut out, &summary)?,
     }
     out.flush()?;
     Ok(())
@@ -380,12 +397,19 @@ async fn stream_all(
     page_size: u32,
     format: CallFormat,
 ) -> CliResult {
+    let mut csv = match format {
+        CallFormat::Csv => Some(CsvRows::new(Columns::of(threecx_ops::registry(), &call)?)),
+        _ => None,
+    };
     let stream = call.pages::<Value>(client, page_size)?;
     let mut stream = std::pin::pin!(stream);
     let progress = progress_bar();
     let stdout_is_terminal = std::io::stdout().is_terminal();
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let mut collected = Vec::new();
+    if let Some(csv) = &mut csv {
+        csv.write_header(&mut out)?;
+    }
 
     loop {
         // The next item if it is already here (the rest of a page); else show what was
@@ -413,6 +437,8 @@ async fn stream_all(
         progress.inc(1);
         if format == CallFormat::Ndjson {
             write_ndjson_line(&mut out, &item)?;
+        } else if let Some(csv) = &mut csv {
+            csv.write_item(&mut out, &item)?;
         } else {
             collected.push(item);
         }
@@ -420,7 +446,7 @@ async fn stream_all(
     progress.finish_and_clear();
     tracing::info!(items = progress.position(), "all pages read");
     match format {
-        CallFormat::Ndjson => {}
+        CallFormat::Ndjson | CallFormat::Csv => {}
         CallFormat::Json => write_json(&mut out, &Value::Array(collected))?,
         CallFormat::Table => write_items_table(&mut out, &collected)?,
     }

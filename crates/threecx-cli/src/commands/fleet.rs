@@ -149,7 +149,7 @@ pub fn error_json(e: &CliError) -> Value {
 /// confirmed once for all PBXs (or refused for all) before anything is sent.
 pub fn call(global: &GlobalArgs, args: &CallArgs, profiles: &[String]) -> CliResult {
     let format = args.output.unwrap_or(CallFormat::Ndjson);
-    if format == CallFormat::Json {
+    if matches!(format, CallFormat::Json | CallFormat::Csv) {
         return Err(CliError::usage(
             "a fleet's answers come as one line per PBX per item: use --output ndjson or table",
         ));

@@ -4,6 +4,7 @@ mod call;
 mod completions;
 mod config;
 mod describe;
+mod diff;
 mod export;
 mod fleet;
 mod list;
@@ -12,9 +13,12 @@ mod profiles;
 mod sandbox;
 mod serve;
 mod session;
+mod snapshot;
 mod spec;
 
 use threecx_ops::registry_api::Operation;
+
+pub use snapshot::{DIFF_HELP, SNAPSHOT_HELP};
 
 use crate::cli::{Cli, Command};
 use crate::exit::CliResult;
@@ -32,6 +36,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Export(command) => export::run(&command),
         Command::Spec(command) => spec::run(&cli.global, &command),
         Command::Profiles(args) => profiles::run(&cli.global, &args),
+        Command::Snapshot(args) => snapshot::run(&cli.global, &args),
+        Command::Diff(args) => diff::run(&cli.global, &args),
     }
 }
 
