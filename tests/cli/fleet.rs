@@ -132,6 +132,31 @@ fn a_fleet_call_tags_each_pbxs_lines_and_survives_a_pbx_that_is_down() {
         assert_eq!(pbx.handle.token_requests(), 0);
     }
 
+    // --dry-run: each PBX's own request, nothing sent.
+    let dry = cli(&[
+        "--all-profiles",
+        "call",
+        "Purge Settings",
+        "Purge Chats",
+        "--input",
+        crate::support::SEED_INPUT,
+        "--dry-run",
+    ]);
+    dry.assert_code(0);
+    let by_profile = lines_by_profile(&dry.stdout);
+    for (name, pbx) in [("a", &a), ("b", &b), ("c", &c)] {
+        let request = &by_profile[name][0]["request"];
+        assert_eq!(
+            request["url"],
+            format!("{}/xapi/v1/PurgeChats", pbx.handle.url())
+        );
+        assert_eq!(request["headers"]["Authorization"], "Bearer [REDACTED]");
+        assert!(pbx.handle.requests().is_empty());
+    }
+    let listed = cli(&["profiles", "--output", "json"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    assert_eq!(listed[1]["url"], b.handle.url());
+
     // b stops: its line is an error, the others still answer; exit 7.
     drop(b);
     let one_down = cli(&list);

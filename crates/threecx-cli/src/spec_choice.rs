@@ -62,13 +62,15 @@ pub fn active(global: &GlobalArgs, conn: Option<&Connection>) -> CliResult<Activ
         None => {}
     }
     // A --sandbox PBX is this build's own: its URL changes every run.
-    let url = conn
-        .filter(|_| !global.sandbox)
-        .and_then(|c| c.url.as_ref());
-    let Some(url) = url else {
+    let root = match conn.filter(|_| !global.sandbox) {
+        Some(conn) => conn.root()?,
+        None => None,
+    };
+    let Some(root) = root else {
         return Ok(builtin());
     };
-    match spec_cache().load(&url.value).map_err(spec_error)? {
+    // Recorded under the API root by `spec pull`.
+    match spec_cache().load(root.as_str()).map_err(spec_error)? {
         Some((record, set)) => Ok(Active {
             registry: Registry::from_spec(&set).map_err(spec_error)?,
             version: record.pbx_version.clone().unwrap_or(set.version),

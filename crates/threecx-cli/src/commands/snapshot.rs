@@ -66,8 +66,9 @@ pub fn run(global: &GlobalArgs, args: &SnapshotArgs) -> CliResult {
 /// Reads a snapshot from the PBX the global flags name (or a `--sandbox` one); an error when
 /// no resource at all could be read.
 pub(crate) fn read_live(global: &GlobalArgs, args: &ReadArgs) -> CliResult<(Snapshot, Origin)> {
-    let registry = threecx_ops::registry();
     let conn = Connection::resolve(global)?;
+    // The PBX's own actions when its spec was pulled.
+    let registry = crate::spec_choice::active(global, Some(&conn))?.registry;
     let runtime = super::sandbox::command_runtime()?;
     let session = Session::open(&runtime, global, conn, args.timeout)?;
     let client = &session.client;
@@ -88,7 +89,7 @@ pub(crate) fn read_live(global: &GlobalArgs, args: &ReadArgs) -> CliResult<(Snap
 }
 
 /// The PBX's version from System Status, if it can be read.
-async fn pbx_version(registry: &Registry, client: &Client) -> Option<String> {
+pub(crate) async fn pbx_version(registry: &Registry, client: &Client) -> Option<String> {
     let answer = registry
         .call(
             client,

@@ -9,7 +9,8 @@ use threecx_ops::core::{Client, Method, PreparedRequest, RequestTemplate, Respon
 use threecx_ops::registry_api::Registry;
 use threecx_spec::{sha256_hex, FromSpec, PulledSpec, SpecDiff, SpecSet};
 
-use super::fleet::{self, Member};
+use super::fleet;
+use super::session::Session;
 use crate::cli::{Format, GlobalArgs, SpecArgs, SpecCommand};
 use crate::connection::Connection;
 use crate::exit::CliResult;
@@ -41,23 +42,28 @@ fn pull(global: &GlobalArgs, args: &SpecArgs) -> CliResult {
     if let Some(profiles) = fleet::selected(global)? {
         let members = fleet::members(global, &profiles);
         let results = fleet::run_all(global.concurrency, members, |profile, m| async move {
-            let report = pull_one(&m, args).await;
+            let report = match Client::new(m.conn.config(args.timeout)?) {
+                Ok(client) => pull_one(&client).await,
+                Err(e) => Err(e.into()),
+            };
             print_tagged(&profile, report)
         })?;
         return fleet::finish("spec pull", &results);
     }
     let conn = Connection::resolve(global)?;
-    let active = spec_choice::active(global, Some(&conn))?;
     let runtime = super::sandbox::command_runtime()?;
-    let report = runtime.block_on(pull_one(&Member { conn, active }, args))?;
-    print_report(&report, args.output)
+    // A --sandbox PBX is started here, as for a call.
+    let session = Session::open(&runtime, global, conn, args.timeout)?;
+    let report = runtime.block_on(pull_one(&session.client));
+    session.close(&runtime);
+    print_report(&report?, args.output)
 }
 
 /// Fetches, imports (unless a PBX of the same spec was imported before), caches, and reports
 /// how the PBX's actions differ from the built-in set.
-async fn pull_one(m: &Member, args: &SpecArgs) -> CliResult<Value> {
-    let client = Client::new(m.conn.config(args.timeout)?)?;
-    let url = client.config().base_url().to_owned();
+async fn pull_one(client: &Client) -> CliResult<Value> {
+    // Recorded under the API root, as `spec_choice` looks it up.
+    let url = client.config().root().as_str().to_owned();
     let bytes = match client.execute(&swagger_request()?).await? {
         Response::Download(d) => d.bytes,
         other => other.to_json().to_string().into_bytes(),
@@ -67,7 +73,7 @@ async fn pull_one(m: &Member, args: &SpecArgs) -> CliResult<Value> {
     let set = match cache.set(&sha256).map_err(spec_error)? {
         Some(set) => set,
         None => {
-            let source = format!("{}/xapi/v1/swagger.yaml", url.trim_end_matches('/'));
+            let source = format!("{url}/swagger.yaml");
             let set = SpecSet::import(bytes, &source, None).map_err(spec_error)?;
             cache.store_set(&set).map_err(spec_error)?;
             set
@@ -75,8 +81,8 @@ async fn pull_one(m: &Member, args: &SpecArgs) -> CliResult<Value> {
     };
     let registry = Registry::from_spec(&set).map_err(spec_error)?;
     let record = PulledSpec {
-        url: m.conn.url.as_ref().map(|u| u.value.clone()).unwrap_or(url),
-        pbx_version: pbx_version(&client, registry).await,
+        url,
+        pbx_version: super::snapshot::pbx_version(registry, client).await,
         pulled_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -94,18 +100,6 @@ async fn pull_one(m: &Member, args: &SpecArgs) -> CliResult<Value> {
         "builtin": {"version": threecx_ops::THREECX_VERSION, "actions": threecx_ops::ALL_ACTIONS.len()},
         "diff": diff,
     }))
-}
-
-/// The version the PBX says it runs (`GetSystemStatus`), if it answers.
-async fn pbx_version(client: &Client, registry: &Registry) -> Option<String> {
-    let call = registry
-        .prepare_named("SystemStatus", "GetSystemStatus", json!({}))
-        .ok()?;
-    let answer = call.send(client).await.ok()?.to_json();
-    answer
-        .get("Version")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
 }
 
 fn status(global: &GlobalArgs, args: &SpecArgs) -> CliResult {
