@@ -16,7 +16,8 @@ spec_file=../shared/xapi/swagger-20.0.10.yaml
 bin=./target/release/threecx
 command -v hyperfine >/dev/null || { echo "hyperfine is needed: cargo install --locked hyperfine@1.20.0" >&2; exit 1; }
 
-cargo build --release --quiet -p threecx-cli -p threecx-benches --bin spec_import
+cargo build --release --quiet -p threecx-cli
+cargo build --release --quiet -p threecx-benches --bin spec_import
 work="$(mktemp -d)"
 pids=()
 cleanup() {

@@ -23,7 +23,10 @@ pub struct Registry {
     /// Canonical (resource, action) → index in `ops`; finds an operation's caches without
     /// normalising its names.
     by_canonical: HashMap<(&'static str, &'static str), usize>,
-    models: Map<String, Value>,
+    /// The models' texts as given, parsed on first use: listing or finding actions does not
+    /// pay for parsing a megabyte of schemas (it is most of a pulled spec's start-up).
+    model_texts: Vec<Box<str>>,
+    models: OnceLock<Map<String, Value>>,
     caches: Vec<OpCache>,
 }
 
@@ -185,7 +188,8 @@ impl Registry {
             resources,
             by_resource,
             by_canonical,
-            models: merge_models(models),
+            model_texts: models.into_iter().map(Box::from).collect(),
+            models: OnceLock::new(),
             caches,
         })
     }
@@ -212,7 +216,8 @@ impl Registry {
 
     /// The merged model definitions (`$defs`) that action schemas refer to.
     pub fn models(&self) -> &Map<String, Value> {
-        &self.models
+        self.models
+            .get_or_init(|| merge_models(self.model_texts.iter().map(|t| &**t)))
     }
 
     /// The resource with the given name, in any spelling (`Purge Settings`, `purge-settings`).
@@ -257,9 +262,9 @@ impl Registry {
         match self.index_of(op) {
             Some(i) => self.caches[i]
                 .output_schema
-                .get_or_init(|| schema::self_contained(op.output_schema(), &self.models))
+                .get_or_init(|| schema::self_contained(op.output_schema(), self.models()))
                 .clone(),
-            None => schema::self_contained(op.output_schema(), &self.models),
+            None => schema::self_contained(op.output_schema(), self.models()),
         }
     }
 
@@ -279,13 +284,13 @@ impl Registry {
         crate::test_util::count_validation();
         let Some(i) = self.index_of(op) else {
             // Not one of ours (a caller's own operation): compile for this call only.
-            let schema = schema::self_contained(op.input_schema(), &self.models);
+            let schema = schema::self_contained(op.input_schema(), self.models());
             let validator = validate::compile(&schema).map_err(|e| schema_error(op, e))?;
             return validate::check(&validator, &schema, input);
         };
         let schema = self.caches[i]
             .input_schema
-            .get_or_init(|| schema::self_contained(op.input_schema(), &self.models));
+            .get_or_init(|| schema::self_contained(op.input_schema(), self.models()));
         let validator = self.caches[i]
             .validator
             .get_or_init(|| validate::compile(schema))
@@ -299,10 +304,10 @@ impl Registry {
             Some(i) => std::borrow::Cow::Borrowed(
                 self.caches[i]
                     .input_schema
-                    .get_or_init(|| schema::self_contained(op.input_schema(), &self.models)),
+                    .get_or_init(|| schema::self_contained(op.input_schema(), self.models())),
             ),
             None => {
-                std::borrow::Cow::Owned(schema::self_contained(op.input_schema(), &self.models))
+                std::borrow::Cow::Owned(schema::self_contained(op.input_schema(), self.models()))
             }
         }
     }
@@ -313,7 +318,7 @@ impl fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("resources", &self.resources.len())
             .field("actions", &self.ops.len())
-            .field("models", &self.models.len())
+            .field("models", &self.models().len())
             .finish()
     }
 }

@@ -1,13 +1,15 @@
 //! `threecx spec pull` and `threecx spec status`: the PBX's own OpenAPI document
 //! (`/xapi/v1/swagger.yaml`) imported and cached, so by-name calls speak the PBX's version.
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 use threecx_ops::core::{Client, Method, PreparedRequest, RequestTemplate, Response, ResponseKind};
 use threecx_ops::registry_api::Registry;
-use threecx_spec::{sha256_hex, FromSpec, PulledSpec, SpecDiff, SpecSet};
+use threecx_spec::{sha256_hex, FromSpec, PulledSpec, SpecCache, SpecDiff, SpecSet};
 
 use super::fleet;
 use super::session::Session;
@@ -70,15 +72,7 @@ async fn pull_one(client: &Client) -> CliResult<Value> {
     };
     let cache = spec_cache();
     let sha256 = sha256_hex(&bytes);
-    let set = match cache.set(&sha256).map_err(spec_error)? {
-        Some(set) => set,
-        None => {
-            let source = format!("{url}/swagger.yaml");
-            let set = SpecSet::import(bytes, &source, None).map_err(spec_error)?;
-            cache.store_set(&set).map_err(spec_error)?;
-            set
-        }
-    };
+    let set = set_of(&cache, &sha256, bytes, &url)?;
     let registry = Registry::from_spec(&set).map_err(spec_error)?;
     let record = PulledSpec {
         url,
@@ -90,7 +84,7 @@ async fn pull_one(client: &Client) -> CliResult<Value> {
         sha256,
     };
     cache.store_record(&record).map_err(spec_error)?;
-    let diff = SpecDiff::between(&SpecSet::builtin(), &set).map_err(spec_error)?;
+    let diff = diff_from_builtin(&set)?;
     Ok(json!({
         "url": record.url,
         "version": record.pbx_version.clone().unwrap_or_else(|| set.version.clone()),
@@ -100,6 +94,49 @@ async fn pull_one(client: &Client) -> CliResult<Value> {
         "builtin": {"version": threecx_ops::THREECX_VERSION, "actions": threecx_ops::ALL_ACTIONS.len()},
         "diff": diff,
     }))
+}
+
+/// The set of a document: from this process's memory, else the cache, else imported (and
+/// cached), so that a fleet of PBXs at one version holds and imports it once.
+fn set_of(cache: &SpecCache, sha256: &str, bytes: Vec<u8>, url: &str) -> CliResult<Arc<SpecSet>> {
+    static SETS: Mutex<BTreeMap<String, Arc<SpecSet>>> = Mutex::new(BTreeMap::new());
+    let mut sets = SETS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(set) = sets.get(sha256) {
+        return Ok(Arc::clone(set));
+    }
+    let set = match cache.set(sha256).map_err(spec_error)? {
+        Some(set) => set,
+        None => {
+            let set =
+                SpecSet::import(bytes, &format!("{url}/swagger.yaml"), None).map_err(spec_error)?;
+            cache.store_set(&set).map_err(spec_error)?;
+            set
+        }
+    };
+    let set = Arc::new(set);
+    sets.insert(sha256.to_owned(), Arc::clone(&set));
+    Ok(set)
+}
+
+/// How a set differs from the built-in one, computed once per spec in this process: a fleet
+/// at one version pays for it (and the memory of two model maps) once.
+fn diff_from_builtin(set: &SpecSet) -> CliResult<SpecDiff> {
+    static BUILTIN: OnceLock<SpecSet> = OnceLock::new();
+    static DIFFS: Mutex<BTreeMap<String, SpecDiff>> = Mutex::new(BTreeMap::new());
+    if let Some(diff) = DIFFS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&set.sha256)
+    {
+        return Ok(diff.clone());
+    }
+    let builtin = BUILTIN.get_or_init(SpecSet::builtin);
+    let diff = SpecDiff::between(builtin, set).map_err(spec_error)?;
+    DIFFS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(set.sha256.clone(), diff.clone());
+    Ok(diff)
 }
 
 fn status(global: &GlobalArgs, args: &SpecArgs) -> CliResult {
