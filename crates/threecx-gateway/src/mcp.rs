@@ -35,9 +35,10 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use threecx_core::{Client, Error, Method, Response};
-use threecx_registry::{schema_view, ActionSummary, Operation, Registry};
+use threecx_registry::{relative_time, schema_view, ActionSummary, Operation, Registry};
 
-use crate::{catalog, ServeError};
+use crate::audit::{AuditContext, AuditLog};
+use crate::{catalog, preview, ServeError};
 
 /// What the MCP server offers beyond its three generic tools.
 #[derive(Debug, Clone, Default)]
@@ -70,6 +71,7 @@ pub struct McpServer {
     tools: Arc<Vec<Tool>>,
     /// Per-action tool name → its operation.
     per_action: Arc<HashMap<String, &'static dyn Operation>>,
+    audit: Option<AuditLog>,
 }
 
 impl std::fmt::Debug for McpServer {
@@ -110,7 +112,14 @@ impl McpServer {
             registry,
             tools: Arc::new(tools),
             per_action: Arc::new(per_action),
+            audit: None,
         })
+    }
+
+    /// Record every destructive call sent in `log` (see [`crate::audit`]).
+    pub fn audit_log(mut self, log: AuditLog) -> Self {
+        self.audit = Some(log);
+        self
     }
 
     /// Every tool this server offers.
@@ -191,13 +200,33 @@ impl McpServer {
             None | Some(Value::Null) => json!({}),
             Some(v) => v,
         };
-        let out = self
-            .registry
-            .prepare_named(&args.resource, &args.action, input)?
-            .confirm(args.confirm)
-            .send(&self.client)
-            .await?;
-        Ok(result_json(out))
+        let op = self.registry.find(&args.resource, &args.action)?;
+        self.send(op, input, args.confirm).await
+    }
+
+    /// Resolves relative times, validates, and sends (previewed and audited when destructive):
+    /// `{"result": ..., "preview": ...}`.
+    async fn send(
+        &self,
+        op: &'static dyn Operation,
+        mut input: Value,
+        confirm: bool,
+    ) -> Result<Value, Error> {
+        self.registry
+            .resolve_relative_times(op, &mut input, relative_time::now());
+        let call = self.registry.prepare(op, input)?.confirm(confirm);
+        let who = AuditContext {
+            front_end: "mcp",
+            api_key: None,
+        };
+        let (result, preview) =
+            preview::send_previewed(self.registry, &self.client, call, self.audit.as_ref(), &who)
+                .await;
+        let mut answer = result_json(result?);
+        if let Some(p) = preview {
+            answer["preview"] = json!(p);
+        }
+        Ok(answer)
     }
 
     async fn call_per_action(
@@ -214,13 +243,7 @@ impl McpServer {
         } else {
             false
         };
-        let out = self
-            .registry
-            .prepare(op, Value::Object(args))?
-            .confirm(confirm)
-            .send(&self.client)
-            .await?;
-        Ok(result_json(out))
+        self.send(op, Value::Object(args), confirm).await
     }
 }
 
