@@ -145,6 +145,8 @@ impl Threecx {
                 "/nonexistent/threecx-cli-tests/config.toml",
             )
             .env("THREECX_TOKEN_CACHE", own_cache.path())
+            // Destructive calls are audited by default: never into the user's own log.
+            .env("THREECX_AUDIT_LOG", own_cache.path().join("audit.jsonl"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(if self.stdin.is_some() {

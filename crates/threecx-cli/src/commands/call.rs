@@ -21,15 +21,24 @@ use crate::output::{
     write_items_table, write_json, write_ndjson, write_ndjson_line, write_value_table,
 };
 
+mod retention;
+
 pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
     let registry = threecx_ops::registry();
     let op = registry.find(&args.resource, &args.action)?;
-    let input = read_input(args, registry, op)?;
+    let mut input = read_input(args, registry, op)?;
+    // By-name inputs take relative date-times (`now-90d`), resolved before validation.
+    let resolved = retention::resolve_times(registry, op, &mut input);
     let call = registry.prepare(op, input)?;
+    if args.preview {
+        return retention::preview_only(global, args, registry, call, &resolved);
+    }
     let conn = Connection::resolve(global)?;
 
-    // A dry run sends nothing, so `--sandbox` starts none for it.
+    // A dry run sends no purge, so `--sandbox` starts none for it.
     if args.dry_run {
+        retention::show_resolved(&resolved);
+        retention::dry_run_preview(global, args, &call);
         return dry_run(call, &conn, args.output);
     }
 
@@ -47,7 +56,10 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
 
     let runtime = super::sandbox::command_runtime()?;
     let session = Session::open(&runtime, global, conn, args.timeout)?;
+    let audit = retention::audit_log_for(&session, &call)?;
+    // Confirmed first: a refusal sends nothing, not even the count.
     let call = confirm_destructive(call, args.yes)?;
+    let preview = retention::announce_preview(&runtime, registry, &session.client, &call);
     let client = &session.client;
     tracing::info!(
         resource = call.meta().resource,
@@ -64,7 +76,8 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
         } else if args.all {
             stream_all(call, client, args.page_size, format).await
         } else {
-            render(call.send(client).await?, args.out.as_deref(), format)
+            let answer = retention::send(call, client, audit.as_ref(), preview.as_ref()).await?;
+            render(answer, args.out.as_deref(), format)
         }
     });
     session.close(&runtime);

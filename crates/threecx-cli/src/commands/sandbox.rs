@@ -26,6 +26,7 @@ pub fn run(args: &SandboxArgs) -> CliResult {
             call_history: args.call_history,
             chat_messages: args.chat_messages,
         },
+        recent_history_days: args.recent_history,
         data_file: args.data.clone(),
         token_lifetime: args.token_lifetime,
         emulate_version: args.emulate_version.clone(),
