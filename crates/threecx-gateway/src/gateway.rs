@@ -23,7 +23,11 @@
 //!
 //! `input` is the action's input object (the same as `threecx call --input`; default `{}`),
 //! `confirm` must be `true` for destructive actions (default `false`); an empty body is `{}`.
-//! The answer is `200 {"result": <output>}`: the PBX's JSON, `null` for no content. A download
+//! The answer is `200 {"result": <output>}`: the PBX's JSON, `null` for no content; a purge
+//! with a count rule ([`crate::preview`]) adds `"preview"`, what it removed as counted just
+//! before it was sent. Date-time inputs take relative times (`now-90d`, see
+//! [`threecx_registry::relative_time`]); destructive calls sent are recorded in the audit log,
+//! if one is set ([`GatewayState::audit_log`]). A download
 //! (CSV report, backup, recording) is answered with its bytes, its content type and a
 //! `Content-Disposition: attachment` naming the file. With `?all=true` a list action streams
 //! every item of every page as NDJSON (`application/x-ndjson`, one JSON item per line;

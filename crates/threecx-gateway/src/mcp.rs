@@ -14,6 +14,10 @@
 //! `purge_settings__purge_chats`; names longer than 64 characters are cut and end in a short
 //! hash), whose input schema is the action's own, plus `confirm` for destructive actions.
 //!
+//! Date-time inputs take relative times (`now-90d`); a purge with a count rule answers
+//! `{"result": ..., "preview": {...}}` (what it removed, counted just before), and destructive
+//! calls sent are recorded in the audit log, if one is set ([`McpServer::audit_log`]).
+//!
 //! Destructive actions run only with `confirm: true`; without it the tool answers an error
 //! (`not_confirmed`) and nothing is sent. Every failure is a tool error (`isError: true`) whose
 //! structured content is `{"error": {...}}` as the HTTP gateway answers it (see

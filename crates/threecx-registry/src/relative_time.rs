@@ -261,23 +261,15 @@ mod tests {
 
     #[test]
     fn months_and_years_are_calendar_arithmetic() {
-        assert_eq!(
-            rel("now-1mo", "2024-03-31T10:00:00Z").as_deref(),
-            Some("2024-02-29T10:00:00Z")
-        );
-        assert_eq!(
-            rel("today-1y", "2024-02-29T10:00:00Z").as_deref(),
-            Some("2023-02-28T00:00:00Z")
-        );
-        assert_eq!(
-            rel("now+2y", "2024-01-15T00:00:00Z").as_deref(),
-            Some("2026-01-15T00:00:00Z")
-        );
-        // 90 days is not 3 months.
-        assert_eq!(
-            rel("now-90d", "2024-03-31T00:00:00Z").as_deref(),
-            Some("2024-01-01T00:00:00Z")
-        );
+        for (text, now, want) in [
+            ("now-1mo", "2024-03-31T10:00:00Z", "2024-02-29T10:00:00Z"),
+            ("today-1y", "2024-02-29T10:00:00Z", "2023-02-28T00:00:00Z"),
+            ("now+2y", "2024-01-15T00:00:00Z", "2026-01-15T00:00:00Z"),
+            // 90 days is not 3 months.
+            ("now-90d", "2024-03-31T00:00:00Z", "2024-01-01T00:00:00Z"),
+        ] {
+            assert_eq!(rel(text, now).as_deref(), Some(want), "{text} at {now}");
+        }
     }
 
     fn schema() -> Value {
