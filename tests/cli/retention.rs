@@ -159,6 +159,10 @@ fn retention_now_minus_90_days_purges_only_the_older_chats() {
     assert_eq!(kept + removed, total, "the newer ones are all kept");
     assert!(removed > 0 && kept > 0, "removed {removed}, kept {kept}");
     assert_eq!(record["preview_count"], removed);
+    // The other chat view tells the same.
+    let chat_history = ("Chat History View", "List Chat History View", "TimeSent");
+    assert_eq!(count(&pbx, chat_history, Some(&older)), 0);
+    assert_eq!(count(&pbx, chat_history, Some(&newer)), kept);
     println!(
         "now-90d = {stop}: {total} chats before, {removed} removed (the preview said \
          {removed}), {kept} newer kept, 0 older left"
@@ -422,4 +426,51 @@ fn retention_audit_log_lines_of_concurrent_processes_never_interleave() {
         "{PROCESSES} processes x {K} purges: {} valid lines",
         records.len()
     );
+}
+
+/// Relative times in `--param` and in function parameters of the path (the call log report),
+/// not only in purge periods.
+#[test]
+fn retention_relative_times_in_params_of_any_action() {
+    let pbx = two_years();
+    let args = [
+        "call",
+        "Report Call Log Data",
+        "Get Call Log Data",
+        "--param",
+        "periodFrom=today-30d",
+        "--param",
+        "periodTo=now",
+        "--input",
+        r#"{"sourceType": 0, "sourceFilter": "", "destinationType": 0, "destinationFilter": "",
+            "callsType": 0, "callTimeFilterType": 0, "callTimeFilterFrom": "0:00:0",
+            "callTimeFilterTo": "0:00:0", "hidePcalls": true, "$top": 1000}"#,
+    ];
+    let dry = threecx(args.iter().copied().chain(["--dry-run", "-o", "json"]))
+        .sandbox(&pbx)
+        .run();
+    dry.assert_code(0);
+    let url = dry.json()["url"].as_str().unwrap().to_owned();
+    assert!(!url.contains("today") && !url.contains("=now"), "{url}");
+    let from = url
+        .split("periodFrom=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap();
+    assert!(from.ends_with("T00:00:00Z"), "today is midnight UTC: {url}");
+    assert!(
+        dry.stderr.contains("note: /periodFrom \"today-30d\" is "),
+        "{}",
+        dry.stderr
+    );
+
+    let run = threecx(args).sandbox(&pbx).run();
+    run.assert_code(0);
+    let rows = run.json()["value"].as_array().unwrap().clone();
+    let since = threecx_sandbox::time::now() - 31 * 86_400;
+    assert!(!rows.is_empty() && rows.len() < 1000, "{}", rows.len());
+    for row in &rows {
+        let at = threecx_sandbox::time::parse(row["StartTime"].as_str().unwrap()).unwrap();
+        assert!(at >= since, "{row}");
+    }
 }
