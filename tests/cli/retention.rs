@@ -217,6 +217,23 @@ fn retention_preview_equals_what_is_removed_for_chats_and_calls() {
         }
     }
 
+    // A destructive action is never paged (that would send it once per page, unaudited).
+    let requests = pbx.handle.requests().len();
+    let paged = threecx([
+        "call",
+        "Users",
+        "Batch Delete",
+        "--input",
+        r#"{"ids": [1]}"#,
+        "--all",
+        "--yes",
+    ])
+    .sandbox(&pbx)
+    .run();
+    paged.assert_code(2);
+    assert!(paged.stderr.contains("destructive"), "{}", paged.stderr);
+    assert_eq!(pbx.handle.requests().len(), requests);
+
     // --preview of an action without a count, or without a period: exit 2, nothing sent.
     let requests = pbx.handle.requests().len();
     purge(&pbx, "Purge All Logs", &json!({}), &["--preview"]).assert_code(2);

@@ -46,6 +46,15 @@ async fn audit_lines_for_sent_destructive_calls_of_the_gateway_and_mcp() {
         gw.post("/v1/actions/Users/ListUser", &users).await.status,
         200
     );
+    let paged = json!({"input": {"ids": [1]}, "confirm": true});
+    let answer = gw
+        .post("/v1/actions/Users/BatchDelete?all=true", &paged)
+        .await;
+    assert_eq!(answer.status, 400, "never paged: {}", answer.text);
+    assert!(pbx
+        .requests()
+        .iter()
+        .all(|r| !r.path.contains("BatchDelete")));
     assert!(lines(&log).is_empty());
 
     // Sent and refused by the PBX (Start after Stop): a line with the PBX's status.

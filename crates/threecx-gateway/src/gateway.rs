@@ -370,6 +370,13 @@ async fn call_action(
         all,
         "gateway call"
     );
+    if all && call.is_destructive() {
+        // Paging would send it once per page: it is sent once (and audited), never paged.
+        return query_error(
+            "all",
+            "false for a destructive action (it is sent once, not per page)",
+        );
+    }
     if all {
         return stream_all(call, client, page_size).await;
     }

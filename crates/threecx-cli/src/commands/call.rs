@@ -46,6 +46,15 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
     if is_download && args.out.is_none() && std::io::stdout().is_terminal() {
         return Err(refuse_download_on_terminal(None));
     }
+    if args.all && call.is_destructive() {
+        // Paging sends the action once per page; it is sent once, and audited.
+        return Err(CliError::usage(format!(
+            "--all pages through a list by sending the action once per page, and {} is \
+             destructive",
+            call.meta().label()
+        ))
+        .hint("call it without --all"));
+    }
     if args.all && call.response_kind() != Some(ResponseKind::Collection) {
         return Err(CliError::usage(format!(
             "--all pages through a list, but {} does not return one",
