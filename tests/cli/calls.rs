@@ -1,7 +1,7 @@
 //! `call`: the seed case, dry runs, input sources, validation and the destructive guard.
 
 use serde_json::json;
-use wiremock::matchers::{body_json, header, method, path};
+use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{api_requests, pbx, seed_input, threecx, token_for, SEED_INPUT};
@@ -17,6 +17,21 @@ async fn expect_purge_chats(server: &MockServer, client_id: &str) {
         .and(header("content-type", "application/json"))
         .and(body_json(seed_input()))
         .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(server)
+        .await;
+    // What the purge removes, counted first (the preview).
+    Mock::given(method("GET"))
+        .and(path("/xapi/v1/ChatMessagesHistoryView"))
+        .and(query_param("$count", "true"))
+        .and(query_param("$top", "0"))
+        .and(query_param(
+            "$filter",
+            "TimeSent ge 2024-01-01T00:00:00Z and TimeSent le 2024-06-30T23:59:59Z",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"@odata.count": 7, "value": []})),
+        )
         .expect(1)
         .mount(server)
         .await;
@@ -45,11 +60,17 @@ async fn seed_purge_chats_sends_one_token_and_one_action_request() {
     let all = server.received_requests().await.unwrap();
     assert_eq!(
         all.len(),
-        2,
-        "one token request, one action request: {all:?}"
+        3,
+        "one token request, the preview's count, one action request: {all:?}"
     );
     assert_eq!(all[0].url.path(), "/connect/token");
-    assert_eq!(all[1].url.path(), "/xapi/v1/PurgeChats");
+    assert_eq!(all[1].url.path(), "/xapi/v1/ChatMessagesHistoryView");
+    assert_eq!(all[2].url.path(), "/xapi/v1/PurgeChats");
+    assert!(
+        run.stderr.contains("preview: would remove 7 chat messages from 2024-01-01T00:00:00Z to 2024-06-30T23:59:59Z"),
+        "{}",
+        run.stderr
+    );
     // The trace log was on: it must show the exchange but, checked by `run`, no secret or token.
     assert!(run.stderr.contains("PurgeChats"), "{}", run.stderr);
 }
@@ -285,7 +306,11 @@ async fn input_from_a_file_and_from_stdin() {
     .pbx(&server, id)
     .run();
     run.assert_code(0);
-    assert_eq!(api_requests(&server).await.len(), 1);
+    assert_eq!(
+        api_requests(&server).await.len(),
+        2,
+        "the count, then the purge"
+    );
 
     let run = threecx([
         "call",

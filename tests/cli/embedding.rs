@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 
 use crate::support::{raw_http, send_signal, threecx, TestPbx, SECRET, SEED_INPUT};
 
-const GATEWAY_KEY: &str = "gateway-test-key-0123456789";
+pub(crate) const GATEWAY_KEY: &str = "gateway-test-key-0123456789";
 
 /// `threecx ARGS` as a long-running child connected to `pbx`, stdin and stdout piped.
-fn spawn(pbx: &TestPbx, args: &[&str]) -> Child {
+pub(crate) fn spawn(pbx: &TestPbx, args: &[&str]) -> Child {
     let cache = std::env::temp_dir().join(format!("threecx-cli-embed-{}", std::process::id()));
     Command::new(env!("CARGO_BIN_EXE_threecx"))
         .args(args)
@@ -22,6 +22,7 @@ fn spawn(pbx: &TestPbx, args: &[&str]) -> Child {
             "THREECX_CONFIG",
             "/nonexistent/threecx-cli-tests/config.toml",
         )
+        .env("THREECX_AUDIT_LOG", cache.join("audit.jsonl"))
         .env("THREECX_TOKEN_CACHE", cache)
         .env("THREECX_URL", pbx.handle.url())
         .env("THREECX_CLIENT_ID", pbx.handle.client_id())
@@ -36,7 +37,7 @@ fn spawn(pbx: &TestPbx, args: &[&str]) -> Child {
 }
 
 /// The lines of `stdout` as they come, read on a thread of their own.
-fn lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
+pub(crate) fn lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -68,7 +69,7 @@ fn chats_in_period(pbx: &TestPbx) -> u64 {
 }
 
 /// One HTTP request to the gateway at `addr`: status and body as JSON.
-fn http(
+pub(crate) fn http(
     addr: std::net::SocketAddr,
     method: &str,
     path: &str,
@@ -94,7 +95,7 @@ fn http(
 
 /// All of `child`'s stderr, read on a thread of its own: a trace log fills a pipe's buffer
 /// long before the process ends, and would block it.
-fn drain_stderr(child: &mut Child) -> std::thread::JoinHandle<String> {
+pub(crate) fn drain_stderr(child: &mut Child) -> std::thread::JoinHandle<String> {
     let mut stderr = child.stderr.take().expect("piped stderr");
     std::thread::spawn(move || {
         let mut text = String::new();
@@ -104,7 +105,7 @@ fn drain_stderr(child: &mut Child) -> std::thread::JoinHandle<String> {
 }
 
 /// Stops `child` with Ctrl-C (SIGINT) and returns its exit status.
-fn interrupt(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn interrupt(child: &mut Child) -> std::process::ExitStatus {
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -114,7 +115,7 @@ fn interrupt(child: &mut Child) -> std::process::ExitStatus {
 }
 
 /// Neither the PBX secret, the gateway key nor any token the sandbox issued is in `text`.
-fn assert_no_secret(pbx: &TestPbx, what: &str, text: &str) {
+pub(crate) fn assert_no_secret(pbx: &TestPbx, what: &str, text: &str) {
     assert!(
         !text.contains(SECRET),
         "the client secret in {what}: {text}"
@@ -131,7 +132,7 @@ fn assert_no_secret(pbx: &TestPbx, what: &str, text: &str) {
 }
 
 /// The gateway's address, from the first line it prints.
-fn gateway_addr(out: &mpsc::Receiver<String>) -> std::net::SocketAddr {
+pub(crate) fn gateway_addr(out: &mpsc::Receiver<String>) -> std::net::SocketAddr {
     let banner = out
         .recv_timeout(Duration::from_secs(30))
         .expect("the gateway prints its address");
@@ -304,7 +305,8 @@ fn serve_runs_the_seed_action_only_when_confirmed_and_needs_its_key() {
 
     let confirmed = format!(r#"{{"input": {SEED_INPUT}, "confirm": true}}"#);
     let (status, body) = http(addr, "POST", path, true, &confirmed);
-    assert_eq!((status, &body), (200, &json!({"result": null})));
+    assert_eq!((status, &body["result"]), (200, &json!(null)), "{body}");
+    assert_eq!(body["preview"]["count"], json!(before), "{body}");
     assert_eq!(pbx.handle.count("POST", "/xapi/v1/PurgeChats"), 1);
     assert_eq!(chats_in_period(&pbx), 0);
 

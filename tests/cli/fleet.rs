@@ -157,6 +157,41 @@ fn a_fleet_call_tags_each_pbxs_lines_and_survives_a_pbx_that_is_down() {
     assert_eq!(listed.as_array().unwrap().len(), 3);
     assert_eq!(listed[1]["url"], b.handle.url());
 
+    // Confirmed: sent to each PBX once, with one "now" for all, each recorded in the audit log.
+    let audit = dir.path().join("audit.jsonl");
+    let audit_arg = audit.display().to_string();
+    let input = r#"{"period":{"Start":null,"Stop":"now-90d"}}"#;
+    let purged = cli(&[
+        "--all-profiles",
+        "call",
+        "Purge Settings",
+        "Purge Chats",
+        "--input",
+        input,
+        "--yes",
+        "--audit-log",
+        &audit_arg,
+    ]);
+    purged.assert_code(0);
+    let lines: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let stops: std::collections::BTreeSet<String> = lines
+        .iter()
+        .map(|l| l["input"]["period"]["Stop"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stops.len(), 1, "one resolved Stop for the fleet: {stops:?}");
+    for pbx in [&a, &b, &c] {
+        assert_eq!(pbx.handle.count("POST", "/xapi/v1/PurgeChats"), 1);
+        assert!(
+            lines.iter().any(|l| l["pbx"] == pbx.handle.url()),
+            "{lines:?}"
+        );
+    }
+
     // b stops: its line is an error, the others still answer; exit 7.
     drop(b);
     let one_down = cli(&list);

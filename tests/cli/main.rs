@@ -14,6 +14,7 @@ mod list_describe;
 mod n8n;
 mod paging_and_downloads;
 mod readme;
+mod retention;
 mod sandbox;
 mod signals;
 mod snapshot;

@@ -153,6 +153,8 @@ impl Threecx {
             )
             .env("THREECX_TOKEN_CACHE", own_cache.path())
             .env("THREECX_SPEC_CACHE", own_specs.path())
+            // Destructive calls are audited by default: never into the user's own log.
+            .env("THREECX_AUDIT_LOG", own_cache.path().join("audit.jsonl"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(if self.stdin.is_some() {

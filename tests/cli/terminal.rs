@@ -28,6 +28,7 @@ fn on_terminal(pbx: &TestPbx, args: &[&str], redirect: Option<&str>, typed: &str
             "/nonexistent/threecx-cli-tests/config.toml",
         )
         .env("THREECX_TOKEN_CACHE", cache.path())
+        .env("THREECX_AUDIT_LOG", cache.path().join("audit.jsonl"))
         .env("THREECX_URL", pbx.handle.url())
         .env("THREECX_CLIENT_ID", pbx.handle.client_id())
         .env("THREECX_CLIENT_SECRET", SECRET)

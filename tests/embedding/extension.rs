@@ -250,6 +250,8 @@ fn run_cli(bin: &std::path::Path, pbx: &SandboxHandle, args: &[&str]) -> (i32, S
         .env("THREECX_CLIENT_ID", pbx.client_id())
         .env("THREECX_CLIENT_SECRET", pbx.client_secret())
         .arg("--no-token-cache")
+        // Not into the user's own audit log.
+        .arg("--no-audit-log")
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run threecx");

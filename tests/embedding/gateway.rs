@@ -182,7 +182,11 @@ async fn purge_chats_needs_confirmation() {
         )
         .await;
     assert_eq!(done.status, 200, "{}", done.text);
-    assert_eq!(done.json(), json!({"result": null}));
+    let answer = done.json();
+    assert_eq!(answer["result"], json!(null), "{answer}");
+    // What the purge removed, counted just before it was sent.
+    assert_eq!(answer["preview"]["count"], json!(before), "{answer}");
+    assert_eq!(answer["preview"]["all"], true, "{answer}");
     assert_eq!(pbx.count("POST", "/xapi/v1/PurgeChats"), 1);
     assert_eq!(pbx.counts().chat_messages, 0);
     assert!(before > 0);

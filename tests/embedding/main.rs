@@ -3,6 +3,7 @@
 //! client session), and the User Offboarding extension crate. (The n8n node has its own tests in
 //! tests/cli/n8n.)
 
+mod audit;
 mod extension;
 mod gateway;
 mod library;

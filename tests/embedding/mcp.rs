@@ -166,6 +166,8 @@ async fn destructive_actions_need_confirm() {
     .await;
     assert_eq!(done.is_error, Some(false), "{done:?}");
     assert_eq!(structured(&done)["result"], Value::Null);
+    // What the purge removed, counted just before it was sent.
+    assert_eq!(structured(&done)["preview"]["count"], before, "{done:?}");
     assert_eq!(pbx.counts().chat_messages, 0);
 
     // Arguments the tool does not take are a tool error too.

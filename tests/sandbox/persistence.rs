@@ -196,3 +196,47 @@ async fn save_does_not_follow_a_planted_symlink() {
     assert_eq!(names, ["pbx.json", "pbx.json.tmp", "pbx.tmp", "victim.txt"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A history spread over the recent days (`recent_history_days`) stays where it was after a
+/// restart, whatever the new start's clock says.
+#[tokio::test]
+async fn a_recent_history_window_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("threecx-sandbox-window-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("pbx.json");
+    let _ = std::fs::remove_file(&file);
+    let first_chat = |pbx: &threecx_sandbox::SandboxHandle| {
+        let c = sandbox_client(pbx);
+        async move {
+            ok(
+                &c,
+                "Chat Messages History View",
+                "List Chat Messages History View",
+                json!({"$top": 1, "$orderby": "TimeSent"}),
+            )
+            .await["value"][0]["TimeSent"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let pbx = start_sandbox(SandboxConfig {
+        data_file: Some(file.clone()),
+        recent_history_days: Some(30),
+        ..small_sandbox_config("sandbox-window")
+    })
+    .await;
+    let first = first_chat(&pbx).await;
+    let at = threecx_sandbox::time::parse(&first).unwrap();
+    assert!(at >= threecx_sandbox::time::now() - 31 * 86_400, "{first}");
+    pbx.shutdown().await.unwrap();
+
+    let again = start_sandbox(SandboxConfig {
+        data_file: Some(file.clone()),
+        ..small_sandbox_config("sandbox-window")
+    })
+    .await;
+    assert_eq!(first_chat(&again).await, first);
+    again.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

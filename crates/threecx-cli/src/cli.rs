@@ -18,6 +18,8 @@ Connection settings (flags > environment > profile):
   --ca-cert FILE                               ca_cert = \"...\"
   --insecure                                   insecure = true
   --no-token-cache      THREECX_TOKEN_CACHE=DIR (default <cache dir>/threecx/tokens)
+  --audit-log FILE      THREECX_AUDIT_LOG      audit_log = \"...\"
+  --no-audit-log        (destructive calls sent; default <data dir>/threecx/audit.jsonl)
 Profiles are tables [profiles.NAME] in <config dir>/threecx/config.toml (THREECX_CONFIG
 overrides the file's path); `threecx config` shows what is used and where it came from.
 --sandbox replaces all of them with a simulated PBX started for the one command.";
@@ -109,6 +111,20 @@ pub struct GlobalArgs {
     /// through <cache dir>/threecx/tokens [env: THREECX_TOKEN_CACHE=DIR moves that folder]
     #[arg(long, global = true, help_heading = "Connection")]
     pub no_token_cache: bool,
+
+    /// Append a JSON line for every destructive call sent (call, serve, mcp) to FILE
+    /// [env: THREECX_AUDIT_LOG; profile key audit_log; default <data dir>/threecx/audit.jsonl]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Audit")]
+    pub audit_log: Option<PathBuf>,
+
+    /// Keep no audit log of destructive calls
+    #[arg(
+        long,
+        global = true,
+        conflicts_with = "audit_log",
+        help_heading = "Audit"
+    )]
+    pub no_audit_log: bool,
 
     /// Start a simulated PBX in this process for this one command and connect to it instead
     /// (its URL and credentials replace flags, environment and profile); see `threecx sandbox`
@@ -393,7 +409,11 @@ Examples:
       --input '{\"period\":{\"Start\":\"2024-01-01T00:00:00Z\",\"Stop\":\"2024-06-30T23:59:59Z\"}}'
   threecx call Users \"Get User By Number\" --param Number=100
   threecx call Users \"List User\" --param '$select=[\"Id\",\"Number\"]' --all --output ndjson
-  threecx call \"Purge Settings\" \"Purge Chats\" --input @period.json --dry-run";
+  threecx call \"Purge Settings\" \"Purge Chats\" --input @period.json --dry-run
+  threecx call \"Purge Settings\" \"Purge Chats\" --preview \\
+      --input '{\"period\":{\"Start\":null,\"Stop\":\"now-90d\"}}'
+Date-time inputs also take now, today and offsets: now-90d, today-1y, now-12h (units s, m, h,
+d, w, mo, y), resolved to UTC when the command runs.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -471,13 +491,19 @@ pub struct CallArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     pub timeout: Option<Duration>,
 
-    /// Print the request (method, URL, headers, body) instead of sending it; needs no credentials
+    /// Print the request (method, URL, headers, body) instead of sending it; needs no
+    /// credentials (with them, a purge's preview count is read and shown on stderr)
     #[arg(long)]
     pub dry_run: bool,
 
     /// Confirm a destructive action (delete, purge, restore...) without being asked
     #[arg(short, long)]
     pub yes: bool,
+
+    /// Only count what a purge would remove (Purge Chats, Purge Calls) and print it; the purge
+    /// is not sent. With --dry-run, print the count request instead
+    #[arg(long, conflicts_with_all = ["all", "out"])]
+    pub preview: bool,
 }
 
 #[derive(Debug, Args)]
@@ -515,6 +541,11 @@ pub struct SandboxArgs {
     /// Chat messages (computed on demand)
     #[arg(long, value_name = "N", default_value_t = 1_000)]
     pub chat_messages: u64,
+
+    /// Spread the call and chat history over the DAYS before now instead of over 2024 (to try
+    /// relative purges such as now-90d)
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub recent_history: Option<u32>,
 
     /// Lifetime of an access token, in seconds
     #[arg(long, value_name = "SECS", default_value = "3600", value_parser = parse_seconds)]

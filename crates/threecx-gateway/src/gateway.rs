@@ -23,7 +23,11 @@
 //!
 //! `input` is the action's input object (the same as `threecx call --input`; default `{}`),
 //! `confirm` must be `true` for destructive actions (default `false`); an empty body is `{}`.
-//! The answer is `200 {"result": <output>}`: the PBX's JSON, `null` for no content. A download
+//! The answer is `200 {"result": <output>}`: the PBX's JSON, `null` for no content; a purge
+//! with a count rule ([`crate::preview`]) adds `"preview"`, what it removed as counted just
+//! before it was sent. Date-time inputs take relative times (`now-90d`, see
+//! [`threecx_registry::relative_time`]); destructive calls sent are recorded in the audit log,
+//! if one is set ([`GatewayState::audit_log`]). A download
 //! (CSV report, backup, recording) is answered with its bytes, its content type and a
 //! `Content-Disposition: attachment` naming the file. With `?all=true` a list action streams
 //! every item of every page as NDJSON (`application/x-ndjson`, one JSON item per line;
@@ -66,10 +70,11 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use threecx_core::{Client, Error};
-use threecx_registry::{ActionSummary, PreparedCall, Registry, ResourceSummary};
+use threecx_registry::{relative_time, ActionSummary, PreparedCall, Registry, ResourceSummary};
 use tokio::net::TcpListener;
 
-use crate::{catalog, openapi, ServeError};
+use crate::audit::{self, AuditContext, AuditLog};
+use crate::{catalog, openapi, preview, ServeError};
 
 mod connections;
 mod keys;
@@ -95,6 +100,8 @@ pub struct GatewayState {
     max_body_bytes: usize,
     page_size: u32,
     registry: &'static Registry,
+    /// Where destructive calls are recorded, if anywhere.
+    audit: Option<AuditLog>,
 }
 
 impl std::fmt::Debug for GatewayState {
@@ -105,6 +112,7 @@ impl std::fmt::Debug for GatewayState {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("page_size", &self.page_size)
             .field("actions", &self.registry.len())
+            .field("audit_log", &self.audit.as_ref().map(AuditLog::path))
             .finish()
     }
 }
@@ -127,7 +135,15 @@ impl GatewayState {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             page_size: DEFAULT_PAGE_SIZE,
             registry: threecx_ops::registry(),
+            audit: None,
         })
+    }
+
+    /// Record every destructive call sent in `log` (see [`crate::audit`]), with the caller's
+    /// API key fingerprint.
+    pub fn audit_log(mut self, log: AuditLog) -> Self {
+        self.audit = Some(log);
+        self
     }
 
     /// Largest request body accepted (larger ones get 413).
@@ -338,8 +354,12 @@ async fn call_action(
         Ok(b) => b,
         Err(e) => return error_response(&e),
     };
-    let input = body.input.unwrap_or_else(|| json!({}));
-    let call = match state.registry.prepare_named(&resource, &action, input) {
+    let mut input = body.input.unwrap_or_else(|| json!({}));
+    let call = match state.registry.find(&resource, &action).and_then(|op| {
+        let now = relative_time::now();
+        state.registry.resolve_relative_times(op, &mut input, now);
+        state.registry.prepare(op, input)
+    }) {
         Ok(call) => call.confirm(body.confirm),
         Err(e) => return error_response(&e),
     };
@@ -350,15 +370,34 @@ async fn call_action(
         all,
         "gateway call"
     );
+    if all && call.is_destructive() {
+        // Paging would send it once per page: it is sent once (and audited), never paged.
+        return query_error(
+            "all",
+            "false for a destructive action (it is sent once, not per page)",
+        );
+    }
     if all {
         return stream_all(call, client, page_size).await;
     }
     if call.response_kind() == Some(threecx_core::ResponseKind::Download) {
         return stream_download(call, client).await;
     }
-    match call.send(client).await {
+    let who = AuditContext {
+        front_end: "gateway",
+        api_key: Some(audit::fingerprint_of_digest(&state.key_digest)),
+    };
+    let (result, preview) =
+        preview::send_previewed(state.registry, client, call, state.audit.as_ref(), &who).await;
+    match result {
         Ok(threecx_core::Response::Download(d)) => download_response(d),
-        Ok(out) => Json(json!({"result": out.to_json()})).into_response(),
+        Ok(out) => {
+            let mut answer = json!({"result": out.to_json()});
+            if let Some(p) = preview {
+                answer["preview"] = json!(p);
+            }
+            Json(answer).into_response()
+        }
         Err(e) => error_response(&e),
     }
 }

@@ -22,10 +22,12 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audit;
 pub mod catalog;
 pub mod gateway;
 pub mod mcp;
 pub mod openapi;
+pub mod preview;
 
 /// The MCP SDK this crate serves with, re-exported so callers (and tests) use the same version.
 pub use rmcp;

@@ -14,6 +14,10 @@
 //! `purge_settings__purge_chats`; names longer than 64 characters are cut and end in a short
 //! hash), whose input schema is the action's own, plus `confirm` for destructive actions.
 //!
+//! Date-time inputs take relative times (`now-90d`); a purge with a count rule answers
+//! `{"result": ..., "preview": {...}}` (what it removed, counted just before), and destructive
+//! calls sent are recorded in the audit log, if one is set ([`McpServer::audit_log`]).
+//!
 //! Destructive actions run only with `confirm: true`; without it the tool answers an error
 //! (`not_confirmed`) and nothing is sent. Every failure is a tool error (`isError: true`) whose
 //! structured content is `{"error": {...}}` as the HTTP gateway answers it (see
@@ -35,9 +39,10 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use threecx_core::{Client, Error, Method, Response};
-use threecx_registry::{schema_view, ActionSummary, Operation, Registry};
+use threecx_registry::{relative_time, schema_view, ActionSummary, Operation, Registry};
 
-use crate::{catalog, ServeError};
+use crate::audit::{AuditContext, AuditLog};
+use crate::{catalog, preview, ServeError};
 
 /// What the MCP server offers beyond its three generic tools.
 #[derive(Debug, Clone, Default)]
@@ -70,6 +75,7 @@ pub struct McpServer {
     tools: Arc<Vec<Tool>>,
     /// Per-action tool name → its operation.
     per_action: Arc<HashMap<String, &'static dyn Operation>>,
+    audit: Option<AuditLog>,
 }
 
 impl std::fmt::Debug for McpServer {
@@ -110,7 +116,14 @@ impl McpServer {
             registry,
             tools: Arc::new(tools),
             per_action: Arc::new(per_action),
+            audit: None,
         })
+    }
+
+    /// Record every destructive call sent in `log` (see [`crate::audit`]).
+    pub fn audit_log(mut self, log: AuditLog) -> Self {
+        self.audit = Some(log);
+        self
     }
 
     /// Every tool this server offers.
@@ -191,13 +204,33 @@ impl McpServer {
             None | Some(Value::Null) => json!({}),
             Some(v) => v,
         };
-        let out = self
-            .registry
-            .prepare_named(&args.resource, &args.action, input)?
-            .confirm(args.confirm)
-            .send(&self.client)
-            .await?;
-        Ok(result_json(out))
+        let op = self.registry.find(&args.resource, &args.action)?;
+        self.send(op, input, args.confirm).await
+    }
+
+    /// Resolves relative times, validates, and sends (previewed and audited when destructive):
+    /// `{"result": ..., "preview": ...}`.
+    async fn send(
+        &self,
+        op: &'static dyn Operation,
+        mut input: Value,
+        confirm: bool,
+    ) -> Result<Value, Error> {
+        self.registry
+            .resolve_relative_times(op, &mut input, relative_time::now());
+        let call = self.registry.prepare(op, input)?.confirm(confirm);
+        let who = AuditContext {
+            front_end: "mcp",
+            api_key: None,
+        };
+        let (result, preview) =
+            preview::send_previewed(self.registry, &self.client, call, self.audit.as_ref(), &who)
+                .await;
+        let mut answer = result_json(result?);
+        if let Some(p) = preview {
+            answer["preview"] = json!(p);
+        }
+        Ok(answer)
     }
 
     async fn call_per_action(
@@ -214,13 +247,7 @@ impl McpServer {
         } else {
             false
         };
-        let out = self
-            .registry
-            .prepare(op, Value::Object(args))?
-            .confirm(confirm)
-            .send(&self.client)
-            .await?;
-        Ok(result_json(out))
+        self.send(op, Value::Object(args), confirm).await
     }
 }
 

@@ -23,6 +23,7 @@ mod openapi_export;
 mod operation;
 mod prepared;
 mod registry;
+pub mod relative_time;
 pub mod schema;
 pub mod schema_view;
 mod suggest;
@@ -37,6 +38,7 @@ pub use openapi_export::{openapi_document, to_openapi};
 pub use operation::{ActionKind, ActionMeta, HttpAction, ModelDefs, Operation, Registration};
 pub use prepared::PreparedCall;
 pub use registry::{global, DuplicateError, Registry, ResourceEntry};
+pub use relative_time::{resolve_relative_times, ResolvedTime};
 pub use summary::{ActionDescription, ActionSummary, ResourceSummary, Returns};
 
 /// Re-exported for `async_trait` implementations of [`Operation`] in other crates.

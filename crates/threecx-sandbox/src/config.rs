@@ -43,6 +43,10 @@ pub struct SandboxConfig {
     /// Seed of all generated data: the same seed gives the same PBX.
     pub seed: u64,
     pub sizes: SeedSizes,
+    /// Spread the seeded call and chat history over the `N` days before the sandbox starts
+    /// (up to its start) instead of over the year 2024, so that purges relative to now
+    /// (`now-90d`) find rows on both sides of their period. `None`: 2024.
+    pub recent_history_days: Option<u32>,
     /// Where the state is saved on clean shutdown and loaded from at start (JSON). `None`:
     /// in memory only.
     pub data_file: Option<PathBuf>,
@@ -122,6 +126,7 @@ impl Default for SandboxConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             seed: 1,
             sizes: SeedSizes::default(),
+            recent_history_days: None,
             data_file: None,
             token_lifetime: Duration::from_secs(3600),
             emulate_version: DEFAULT_VERSION.to_owned(),

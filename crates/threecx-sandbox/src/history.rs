@@ -118,6 +118,13 @@ impl Timeline {
         }
     }
 
+    /// The same rows spread over `[start, start + span)` instead (`span` at least a second).
+    pub fn spread_over(mut self, start: i64, span: i64) -> Timeline {
+        self.start = start;
+        self.span = span.max(1);
+        self
+    }
+
     /// Unix time of row `i`: non-decreasing in `i`.
     pub fn ts(&self, i: u64) -> i64 {
         if self.len == 0 {
@@ -501,6 +508,15 @@ mod tests {
         assert!(lo > 0 && hi > lo && hi < t.len);
         assert!(t.ts(lo) >= march.0.unwrap() && t.ts(lo - 1) < march.0.unwrap());
         assert!(t.ts(hi - 1) <= march.1.unwrap() && t.ts(hi) > march.1.unwrap());
+    }
+
+    #[test]
+    fn a_timeline_spreads_over_any_window() {
+        let (start, span) = (1_800_000_000, 730 * 86_400);
+        let t = Timeline::new(1000, 3).spread_over(start, span);
+        assert!(t.ts(0) >= start && t.ts(999) < start + span);
+        let (lo, hi) = t.range(None, Some(start + span / 2));
+        assert!(lo == 0 && hi > 400 && hi < 600, "{hi}");
     }
 
     #[test]

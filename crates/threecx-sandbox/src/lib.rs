@@ -161,7 +161,16 @@ impl Sandbox {
                     source,
                 })?
             }
-            _ => seed::seed_data(catalog, config.seed, config.sizes),
+            _ => {
+                let mut data = seed::seed_data(catalog, config.seed, config.sizes);
+                if let Some(days) = config.recent_history_days {
+                    let span = i64::from(days.max(1)) * 86_400;
+                    let start = time::now() - span;
+                    data.calls = data.calls.spread_over(start, span);
+                    data.chats = data.chats.spread_over(start, span);
+                }
+                data
+            }
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{addr}");

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::SeedSizes;
-use crate::history::{IntervalSet, Timeline};
+use crate::history::{IntervalSet, Timeline, HISTORY_SPAN, HISTORY_START};
 use crate::odata::filter::equal as filter_equal;
 
 /// The rows of one entity set.
@@ -53,6 +53,10 @@ struct Saved {
     chats_removed: IntervalSet,
     calls_seed: u64,
     chats_seed: u64,
+    /// `[start, span]` in Unix seconds of both timelines, when not the default year 2024
+    /// (`recent_history_days`); absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    history_window: Option<(i64, i64)>,
 }
 
 const FORMAT: u32 = 1;
@@ -71,6 +75,8 @@ impl Data {
             chats_removed: self.chats.removed.clone(),
             calls_seed: self.calls.seed,
             chats_seed: self.chats.seed,
+            history_window: (self.calls.start != HISTORY_START || self.calls.span != HISTORY_SPAN)
+                .then_some((self.calls.start, self.calls.span)),
         };
         let text = serde_json::to_vec(&saved).map_err(std::io::Error::other)?;
         write_atomically(path, &text)
@@ -95,9 +101,14 @@ impl Data {
                 ),
             ));
         }
-        let mut calls = Timeline::new(saved.sizes.call_history, saved.calls_seed);
+        let (start, span) = saved
+            .history_window
+            .unwrap_or((HISTORY_START, HISTORY_SPAN));
+        let mut calls =
+            Timeline::new(saved.sizes.call_history, saved.calls_seed).spread_over(start, span);
         calls.removed = saved.calls_removed;
-        let mut chats = Timeline::new(saved.sizes.chat_messages, saved.chats_seed);
+        let mut chats =
+            Timeline::new(saved.sizes.chat_messages, saved.chats_seed).spread_over(start, span);
         chats.removed = saved.chats_removed;
         Ok(Data {
             seed: saved.seed,

@@ -22,6 +22,8 @@ use crate::output::{
     write_items_table, write_json, write_ndjson, write_ndjson_line, write_value_table,
 };
 
+mod retention;
+
 pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
     if let Some(profiles) = super::fleet::selected(global)? {
         return super::fleet::call(global, args, &profiles);
@@ -31,17 +33,33 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
     let active = crate::spec_choice::active(global, Some(&conn))?;
     let registry = active.registry;
     let op = active.find(&args.resource, &args.action)?;
-    let input = read_input(args, registry, op)?;
+    let mut input = read_input(args, registry, op)?;
+    // By-name inputs take relative date-times (`now-90d`), resolved before validation.
+    let resolved = retention::resolve_times(registry, op, &mut input);
     let call = registry.prepare(op, input)?;
+    if args.preview {
+        return retention::preview_only(global, args, registry, call, &resolved);
+    }
 
-    // A dry run sends nothing, so `--sandbox` starts none for it.
+    // A dry run sends no purge, so `--sandbox` starts none for it.
     if args.dry_run {
+        retention::show_resolved(&resolved);
+        retention::dry_run_preview(global, args, &call);
         return dry_run(call, &conn, args.output);
     }
 
     let is_download = call.response_kind() == Some(ResponseKind::Download);
     if is_download && args.out.is_none() && std::io::stdout().is_terminal() {
         return Err(refuse_download_on_terminal(None));
+    }
+    if args.all && call.is_destructive() {
+        // Paging sends the action once per page; it is sent once, and audited.
+        return Err(CliError::usage(format!(
+            "--all pages through a list by sending the action once per page, and {} is \
+             destructive",
+            call.meta().label()
+        ))
+        .hint("call it without --all"));
     }
     if args.all && call.response_kind() != Some(ResponseKind::Collection) {
         return Err(CliError::usage(format!(
@@ -61,7 +79,10 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
 
     let runtime = super::sandbox::command_runtime()?;
     let session = Session::open(&runtime, global, conn, args.timeout)?;
+    let audit = retention::audit_log_for(&session, &call)?;
+    // Confirmed first: a refusal sends nothing, not even the count.
     let call = confirm_destructive(call, args.yes)?;
+    let preview = retention::announce_preview(&runtime, registry, &session.client, &call);
     let client = &session.client;
     tracing::info!(
         resource = call.meta().resource,
@@ -83,7 +104,8 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
             csv_output::write_answer(&mut out, columns, &value)?;
             Ok(out.flush()?)
         } else {
-            render(call.send(client).await?, args.out.as_deref(), format)
+            let answer = retention::send(call, client, audit.as_ref(), preview.as_ref()).await?;
+            render(answer, args.out.as_deref(), format)
         }
     });
     session.close(&runtime);

@@ -81,6 +81,14 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> CliResult {
                 },
                 conn.token_cache.source.to_string(),
             );
+            row(
+                "audit log",
+                match &conn.audit_log.value {
+                    Some(file) => file.display().to_string(),
+                    None => "(off: destructive calls are not recorded)".to_owned(),
+                },
+                conn.audit_log.source.to_string(),
+            );
             write_table(&mut out, &["SETTING", "VALUE", "FROM"], &rows)?;
             if conn.token_cache.value.is_some() {
                 writeln!(

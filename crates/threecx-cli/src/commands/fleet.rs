@@ -9,8 +9,10 @@ use std::sync::Mutex;
 
 use futures_util::{stream, StreamExt};
 use serde_json::{json, Value};
+use threecx_gateway::audit::{send_audited, AuditContext};
+use threecx_gateway::preview;
 use threecx_ops::core::{Client, ResponseKind};
-use threecx_ops::registry_api::PreparedCall;
+use threecx_ops::registry_api::{relative_time, PreparedCall};
 
 use crate::cli::{CallArgs, CallFormat, GlobalArgs};
 use crate::connection::{profile_names, Connection};
@@ -159,12 +161,17 @@ pub fn call(global: &GlobalArgs, args: &CallArgs, profiles: &[String]) -> CliRes
             "--out writes one file; it does not combine with a fleet",
         ));
     }
+    // One "now" for the whole fleet: `now-90d` is the same instant on every PBX.
+    let now = relative_time::now();
     let prepared: Prepared = members(global, profiles)
         .into_iter()
         .map(|(profile, member)| {
             let prepared = member.and_then(|m| {
                 let op = m.active.find(&args.resource, &args.action)?;
-                let input = super::call::read_input(args, m.active.registry, op)?;
+                let mut input = super::call::read_input(args, m.active.registry, op)?;
+                m.active
+                    .registry
+                    .resolve_relative_times(op, &mut input, now);
                 let call = m.active.registry.prepare(op, input)?;
                 Ok((m, call))
             });
@@ -172,6 +179,14 @@ pub fn call(global: &GlobalArgs, args: &CallArgs, profiles: &[String]) -> CliRes
         })
         .collect();
     refuse_downloads(&prepared)?;
+    let destructive = prepared
+        .iter()
+        .any(|(_, r)| matches!(r, Ok((_, call)) if call.is_destructive()));
+    if args.all && destructive {
+        return Err(CliError::usage(
+            "--all would send a destructive action once per page; call it without --all",
+        ));
+    }
     let prepared = confirm_fleet(prepared, args)?;
     let out = Mutex::new(Sink::new(format));
     if args.dry_run {
@@ -289,7 +304,40 @@ async fn send_one(
         }
         return Ok(());
     }
-    let answer = call.send(&client).await?.to_json();
+    // A destructive call is counted first (purges) and recorded in the PBX's audit log.
+    let audit = if call.is_destructive() {
+        super::session::open_audit_log(&m.conn.audit_log)?
+    } else {
+        None
+    };
+    let preview = match preview::count_rule(call.op()) {
+        Some(_) => preview::preview(m.active.registry, &client, call.op(), call.input())
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    if let Some(p) = &preview {
+        eprintln!("{profile}: preview: {}", p.message);
+    }
+    let who = AuditContext {
+        front_end: "cli",
+        api_key: None,
+    };
+    let sent = send_audited(
+        call,
+        &client,
+        audit.as_ref(),
+        &who,
+        preview.map(|p| p.count),
+    )
+    .await;
+    if let Some(e) = &sent.audit_error {
+        eprintln!(
+            "{profile}: warning: the call was sent, but its audit line could not be written: {e}"
+        );
+    }
+    let answer = sent.result?.to_json();
     match crate::output::items_of(&answer) {
         Some(items) if format == CallFormat::Ndjson => {
             for item in items {

@@ -32,8 +32,11 @@ pub fn run(global: &GlobalArgs, args: &McpArgs) -> CliResult {
     };
     let result = runtime.block_on(async {
         let signalled = super::sandbox::interrupt_listener()?;
-        let server = McpServer::with_registry(session.client.clone(), options, active.registry)
+        let mut server = McpServer::with_registry(session.client.clone(), options, active.registry)
             .map_err(CliError::from)?;
+        if let Some(log) = session.audit_log()? {
+            server = server.audit_log(log);
+        }
         let (stop, stopping) = watch::channel(false);
         tokio::spawn(async move {
             signalled.await;

@@ -34,6 +34,7 @@ pub fn run(global: &GlobalArgs, args: &SandboxArgs) -> CliResult {
             call_history: args.call_history,
             chat_messages: args.chat_messages,
         },
+        recent_history_days: args.recent_history,
         data_file: args.data.clone(),
         token_lifetime: args.token_lifetime,
         emulate_version,

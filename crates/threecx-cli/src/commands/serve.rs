@@ -24,10 +24,13 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> CliResult {
     // Several threads: one slow PBX call must not hold up the other callers.
     let runtime = super::sandbox::server_runtime()?;
     let session = Session::open(&runtime, global, conn, args.timeout)?;
-    let state = GatewayState::new(session.client.clone(), key)?
+    let mut state = GatewayState::new(session.client.clone(), key)?
         .registry(active.registry)
         .max_body_bytes(args.max_body)
         .page_size(args.page_size);
+    if let Some(log) = session.audit_log()? {
+        state = state.audit_log(log);
+    }
     let options = ServeOptions::default()
         .max_connections(args.max_connections as usize)
         .header_read_timeout(args.header_timeout)

@@ -35,6 +35,8 @@ pub const ENV_CONFIG: &str = "THREECX_CONFIG";
 pub const DEFAULT_PROFILE: &str = "default";
 /// Moves the on-disk token cache to another folder.
 pub const ENV_TOKEN_CACHE: &str = "THREECX_TOKEN_CACHE";
+/// Moves the audit log of destructive calls to another file.
+pub const ENV_AUDIT_LOG: &str = "THREECX_AUDIT_LOG";
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +79,8 @@ pub struct Connection {
     pub insecure: Setting<bool>,
     /// The folder of the on-disk token cache; `None`: tokens stay in memory (of this one run).
     pub token_cache: Setting<Option<PathBuf>>,
+    /// The audit log of destructive calls; `None`: none is kept.
+    pub audit_log: Setting<Option<PathBuf>>,
 }
 
 impl Connection {
@@ -166,6 +170,25 @@ impl Connection {
                 .env(ENV_TOKEN_CACHE, |dir| Some(PathBuf::from(dir))),
             default_token_cache_dir,
         );
+        let audit_log = places.find_or(
+            Definition::new()
+                .flag(
+                    if args.no_audit_log {
+                        "--no-audit-log"
+                    } else {
+                        "--audit-log"
+                    },
+                    // --no-audit-log: no file.
+                    match (&args.audit_log, args.no_audit_log) {
+                        (_, true) => Some(None),
+                        (Some(file), false) => Some(Some(file.clone())),
+                        (None, false) => None,
+                    },
+                )
+                .env(ENV_AUDIT_LOG, |file| Some(PathBuf::from(file)))
+                .profile(|p, base| p.audit_log.as_ref().map(|f| Some(base.join(f)))),
+            default_audit_log,
+        );
 
         Ok(Connection {
             config_file: file.path,
@@ -177,6 +200,7 @@ impl Connection {
             ca_cert,
             insecure,
             token_cache,
+            audit_log,
         })
     }
 
@@ -204,6 +228,13 @@ impl Connection {
             value: None,
             source: from(),
         };
+        // A simulated PBX's purges are not for the real audit log, unless one was named.
+        if self.audit_log.source == Source::Default {
+            self.audit_log = Setting {
+                value: None,
+                source: from(),
+            };
+        }
     }
 
     /// The settings missing before a request can be sent, as the names `threecx config` shows.
@@ -314,6 +345,10 @@ impl Connection {
                 "value": self.token_cache.value.as_ref().map(|p| p.display().to_string()),
                 "source": self.token_cache.source.to_string(),
             },
+            "audit_log": {
+                "value": self.audit_log.value.as_ref().map(|p| p.display().to_string()),
+                "source": self.audit_log.source.to_string(),
+            },
             "missing": self.missing(),
         })
     }
@@ -387,6 +422,12 @@ fn default_token_cache_dir() -> Option<PathBuf> {
     dirs::cache_dir().map(|dir| dir.join("threecx").join("tokens"))
 }
 
+/// `<platform data dir>/threecx/audit.jsonl` (`~/.local/share/threecx/audit.jsonl` on Linux);
+/// `None` when the platform has no data folder (no home directory).
+fn default_audit_log() -> Option<PathBuf> {
+    dirs::data_dir().map(|dir| dir.join("threecx").join("audit.jsonl"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +447,8 @@ mod tests {
             ca_cert: None,
             insecure: false,
             no_token_cache: false,
+            audit_log: None,
+            no_audit_log: false,
             sandbox: false,
             sandbox_seed: None,
             verbose: 0,
@@ -518,6 +561,66 @@ mod tests {
         let c = resolve(&a, &vars).unwrap();
         assert_eq!(c.token_cache.value, None);
         assert_eq!(c.token_cache.source, Source::Flag("--no-token-cache"));
+    }
+
+    #[test]
+    fn audit_log_default_env_profile_flag_and_opt_out() {
+        let none = [(ENV_CONFIG, "/nonexistent/threecx.toml".to_owned())];
+        let c = resolve(&args(), &none).unwrap();
+        assert_eq!(c.audit_log.source, Source::Default);
+        if let Some(file) = &c.audit_log.value {
+            assert!(file.ends_with("threecx/audit.jsonl"), "{file:?}");
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = write_config(
+            dir.path(),
+            "[profiles.default]\nurl = \"https://prod\"\naudit_log = \"logs/audit.jsonl\"\n",
+        );
+        let c = resolve(&args(), &[(ENV_CONFIG, file.clone())]).unwrap();
+        assert_eq!(
+            c.audit_log.value,
+            Some(dir.path().join("logs/audit.jsonl")),
+            "relative to the config file"
+        );
+        assert_eq!(c.audit_log.source, Source::Profile("default".into()));
+
+        let vars = [
+            (ENV_CONFIG, file),
+            (ENV_AUDIT_LOG, "/tmp/a.jsonl".to_owned()),
+        ];
+        let c = resolve(&args(), &vars).unwrap();
+        assert_eq!(
+            c.audit_log.value.as_deref(),
+            Some(Path::new("/tmp/a.jsonl"))
+        );
+        assert_eq!(c.audit_log.source, Source::Env(ENV_AUDIT_LOG));
+
+        let mut a = args();
+        a.audit_log = Some(PathBuf::from("/tmp/b.jsonl"));
+        let c = resolve(&a, &vars).unwrap();
+        assert_eq!(
+            c.audit_log.value.as_deref(),
+            Some(Path::new("/tmp/b.jsonl"))
+        );
+        assert_eq!(c.audit_log.source, Source::Flag("--audit-log"));
+
+        let mut a = args();
+        a.no_audit_log = true;
+        let c = resolve(&a, &vars).unwrap();
+        assert_eq!(c.audit_log.value, None);
+        assert_eq!(c.audit_log.source, Source::Flag("--no-audit-log"));
+
+        // A sandbox keeps a named log, and writes none by default.
+        let mut c = resolve(&args(), &vars).unwrap();
+        c.use_sandbox("http://127.0.0.1:9".into(), "s".into(), "x".into());
+        assert_eq!(
+            c.audit_log.value.as_deref(),
+            Some(Path::new("/tmp/a.jsonl"))
+        );
+        let mut c = resolve(&args(), &none).unwrap();
+        c.use_sandbox("http://127.0.0.1:9".into(), "s".into(), "x".into());
+        assert_eq!(c.audit_log.value, None);
     }
 
     #[test]

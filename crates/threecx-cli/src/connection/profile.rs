@@ -13,6 +13,8 @@ pub(super) struct Profile {
     pub secret_file: Option<PathBuf>,
     pub ca_cert: Option<PathBuf>,
     pub insecure: Option<bool>,
+    /// The audit log of destructive calls.
+    pub audit_log: Option<PathBuf>,
 }
 
 /// The profiles of a config file, in file order.
@@ -66,6 +68,7 @@ pub(super) fn read_profiles(path: &Path) -> CliResult<Vec<(String, Profile)>> {
                     "client_secret" => profile.client_secret = Some(text()?),
                     "secret_file" => profile.secret_file = Some(PathBuf::from(text()?)),
                     "ca_cert" => profile.ca_cert = Some(PathBuf::from(text()?)),
+                    "audit_log" => profile.audit_log = Some(PathBuf::from(text()?)),
                     "insecure" => {
                         profile.insecure = Some(value.as_bool().ok_or_else(|| {
                             bad(format!("profiles.{name}.insecure must be true or false"))
@@ -74,7 +77,7 @@ pub(super) fn read_profiles(path: &Path) -> CliResult<Vec<(String, Profile)>> {
                     other => {
                         return Err(bad(format!(
                             "profiles.{name}: unknown key \"{other}\"; known keys: url, \
-                             client_id, client_secret, secret_file, ca_cert, insecure"
+                             client_id, client_secret, secret_file, ca_cert, insecure, audit_log"
                         )))
                     }
                 }
