@@ -352,12 +352,12 @@ async fn stream_download(
         .prefix(".threecx-download-")
         .tempfile_in(&dir)
         .map_err(|e| local("prepare", e))?;
-    let mut file = tokio::fs::File::from_std(tmp.reopen().map_err(|e| local("prepare", e))?);
+    let mut file = InlineFile(tmp.reopen().map_err(|e| local("prepare", e))?);
     let info = call
         .download_to(client, &mut file)
         .await
         .map_err(download_error)?;
-    file.sync_all().await.map_err(|e| local("write", e))?;
+    file.0.sync_all().map_err(|e| local("write", e))?;
     drop(file);
     tmp.persist(path).map_err(|e| local("save", e.error))?;
     let summary = json!({
@@ -375,6 +375,35 @@ async fn stream_download(
     }
     out.flush()?;
     Ok(())
+}
+
+/// A local file written on the runtime's own thread. One download is all this command's
+/// runtime does, so a disk write may block it; `tokio::fs::File` would copy every chunk to a
+/// thread of its blocking pool instead, which costs memory (and a thread) for nothing here.
+struct InlineFile(std::fs::File);
+
+impl tokio::io::AsyncWrite for InlineFile {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(self.0.write(buf))
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(self.0.flush())
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.poll_flush(cx)
+    }
 }
 
 /// A failure writing the destination is a local error (exit 1), not a PBX one.
