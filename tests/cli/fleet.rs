@@ -112,14 +112,15 @@ fn a_fleet_call_tags_each_pbxs_lines_and_survives_a_pbx_that_is_down() {
     for pbx in [&a, &b, &c] {
         pbx.handle.clear_requests();
     }
-    let purge = cli(&[
+    let purge_args = [
         "--all-profiles",
         "call",
         "Purge Settings",
         "Purge Chats",
         "--input",
         crate::support::SEED_INPUT,
-    ]);
+    ];
+    let purge = cli(&purge_args);
     purge.assert_code(2);
     assert!(
         purge
@@ -133,15 +134,7 @@ fn a_fleet_call_tags_each_pbxs_lines_and_survives_a_pbx_that_is_down() {
     }
 
     // --dry-run: each PBX's own request, nothing sent.
-    let dry = cli(&[
-        "--all-profiles",
-        "call",
-        "Purge Settings",
-        "Purge Chats",
-        "--input",
-        crate::support::SEED_INPUT,
-        "--dry-run",
-    ]);
+    let dry = cli(&[&purge_args[..], &["--dry-run"]].concat());
     dry.assert_code(0);
     let by_profile = lines_by_profile(&dry.stdout);
     for (name, pbx) in [("a", &a), ("b", &b), ("c", &c)] {
