@@ -206,3 +206,24 @@ fn a_fleet_call_tags_each_pbxs_lines_and_survives_a_pbx_that_is_down() {
     assert_eq!(rows[0]["version"], "20.0.10");
     assert!(rows[1]["error"].is_string(), "{check:?}");
 }
+
+#[test]
+fn commands_for_one_pbx_refuse_a_fleet() {
+    for args in [
+        &["--profiles", "a,b", "snapshot", "out"][..],
+        &["--all-profiles", "mcp"][..],
+        &[
+            "--profile",
+            "a",
+            "--profile",
+            "b",
+            "describe",
+            "Users",
+            "List User",
+        ][..],
+    ] {
+        let run = threecx(args).run();
+        run.assert_code(2);
+        assert!(run.stderr.contains("name a fleet"), "{run:?}");
+    }
+}

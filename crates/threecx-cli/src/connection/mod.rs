@@ -86,9 +86,10 @@ pub struct Connection {
 impl Connection {
     /// Resolves the settings from the process environment.
     pub fn resolve(args: &GlobalArgs) -> CliResult<Connection> {
-        if args.profile.len() > 1 {
+        if args.profile.len() > 1 || !args.profiles.is_empty() || args.all_profiles {
             return Err(CliError::usage(
-                "several --profile flags name a fleet, which this command does not serve",
+                "several profiles (--profile twice, --profiles, --all-profiles) name a fleet, \
+                 which this command does not serve",
             )
             .hint("fleet commands: call, spec pull, spec status, profiles check"));
         }
