@@ -227,3 +227,23 @@ fn a_sandbox_of_the_built_in_set_serves_a_document_that_pulls_back_to_it() {
         "{human:?}"
     );
 }
+
+#[test]
+fn a_spec_file_is_imported_once_and_then_read_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let variant = write_variant(dir.path());
+    let specs = dir.path().join("specs");
+    let file = variant.path.display().to_string();
+    for _ in 0..2 {
+        let list = threecx(["--spec", file.as_str(), "list"])
+            .spec_cache(&specs)
+            .run();
+        let last = list.stdout.lines().last().unwrap_or_default().to_owned();
+        assert!(
+            last.starts_with("132 resources, 599 actions of 3CX 20.0.77 (spec "),
+            "{list:?}"
+        );
+    }
+    let sha = threecx_spec::sha256_hex(&std::fs::read(&variant.path).unwrap());
+    assert!(specs.join("sets").join(format!("{sha}.json")).is_file());
+}
