@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use threecx_ops::registry_api::{Operation, Registry};
-use threecx_spec::{FromSpec, PulledSpec, SpecCache, SpecSet};
+use threecx_spec::{FromSpec, PulledSpec, SpecCache};
 
 use crate::cli::GlobalArgs;
 use crate::connection::Connection;
@@ -92,20 +92,9 @@ fn from_file(path: PathBuf) -> CliResult<Active> {
     let bytes = std::fs::read(&path)
         .map_err(|e| CliError::usage(format!("cannot read --spec {}: {e}", path.display())))?;
     // Imported once per document: the next run with the same file reads the cached set.
-    let cache = spec_cache();
-    let sha256 = threecx_spec::sha256_hex(&bytes);
-    let set = match cache.set(&sha256).map_err(spec_error)? {
-        Some(set) => set,
-        None => {
-            let set =
-                SpecSet::import(bytes, &path.display().to_string(), None).map_err(spec_error)?;
-            // A cache that cannot be written costs the next run an import, nothing more.
-            if let Err(e) = cache.store_set(&set) {
-                tracing::warn!("cannot cache the imported spec: {e}");
-            }
-            set
-        }
-    };
+    let set = spec_cache()
+        .set_or_import(bytes, &path.display().to_string())
+        .map_err(spec_error)?;
     Ok(Active {
         registry: Registry::from_spec(&set).map_err(spec_error)?,
         version: set.version,

@@ -93,6 +93,20 @@ impl SpecCache {
         Ok(self.set(&record.sha256)?.map(|set| (record, set)))
     }
 
+    /// The set of a document: cached under its hash, else imported now (and cached). `source`
+    /// names it for version detection and messages.
+    pub fn set_or_import(&self, bytes: Vec<u8>, source: &str) -> Result<SpecSet, SpecError> {
+        if let Some(set) = self.set(&sha256_hex(&bytes))? {
+            return Ok(set);
+        }
+        let set = SpecSet::import(bytes, source, None)?;
+        // A cache that cannot be written costs the next run an import, nothing more.
+        if let Err(e) = self.store_set(&set) {
+            tracing::warn!("cannot cache the imported spec: {e}");
+        }
+        Ok(set)
+    }
+
     /// Saves a set under its hash (unless already there).
     pub fn store_set(&self, set: &SpecSet) -> Result<(), SpecError> {
         let path = self.set_path(&set.sha256);

@@ -67,7 +67,7 @@ fn schema_models<'m>(
 }
 
 /// Names of the models that schema texts refer to (`#/$defs/<Model>`), transitively.
-pub fn referenced_models<'a>(
+fn referenced_models<'a>(
     schemas: impl IntoIterator<Item = &'a str>,
     models: &Map<String, Value>,
 ) -> BTreeSet<String> {

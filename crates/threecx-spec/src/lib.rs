@@ -21,7 +21,7 @@ mod registry;
 mod set;
 
 pub use cache::{sha256_hex, url_key, PulledSpec, SpecCache};
-pub use diff::{referenced_models, SpecDiff};
+pub use diff::SpecDiff;
 pub use registry::{extensions, registry_of, FromSpec};
 pub use set::{SpecSet, CACHE_FORMAT};
 

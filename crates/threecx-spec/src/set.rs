@@ -91,11 +91,4 @@ impl SpecSet {
             ))
         })
     }
-
-    /// `(resource, action)` of every action.
-    pub fn names(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.actions
-            .iter()
-            .map(|d| (d.resource.as_str(), d.action.as_str()))
-    }
 }

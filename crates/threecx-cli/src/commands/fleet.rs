@@ -197,8 +197,8 @@ pub fn call(global: &GlobalArgs, args: &CallArgs, profiles: &[String]) -> CliRes
                     super::call::request_json(&call.into_request()?, &m.conn)
                 });
                 let result = match line {
-                    Ok(request) => emit(&out, format, &profile, "request", request),
-                    Err(e) => emit_error(&out, format, &profile, e),
+                    Ok(request) => emit(&out, &profile, "request", request),
+                    Err(e) => emit_error(&out, &profile, e),
                 };
                 (profile, result)
             })
@@ -210,7 +210,7 @@ pub fn call(global: &GlobalArgs, args: &CallArgs, profiles: &[String]) -> CliRes
     // error line now; the others theirs as they answer.
     for (profile, item) in &prepared {
         if let Err(e) = item {
-            emit(&out, format, profile, "error", error_json(e))?;
+            emit(&out, profile, "error", error_json(e))?;
         }
     }
     let results = run_all(global.concurrency, prepared, |profile, (m, call)| {
@@ -219,7 +219,7 @@ pub fn call(global: &GlobalArgs, args: &CallArgs, profiles: &[String]) -> CliRes
             let result = send_one(&m, call, args, format, out, &profile).await;
             match result {
                 Ok(()) => Ok(()),
-                Err(e) => emit_error(out, format, &profile, e),
+                Err(e) => emit_error(out, &profile, e),
             }
         }
     })?;
@@ -300,7 +300,7 @@ async fn send_one(
         }
         let mut pages = std::pin::pin!(call.pages::<Value>(&client, args.page_size)?);
         while let Some(item) = pages.next().await {
-            emit(out, format, profile, "item", item?)?;
+            emit(out, profile, "item", item?)?;
         }
         return Ok(());
     }
@@ -341,11 +341,11 @@ async fn send_one(
     match crate::output::items_of(&answer) {
         Some(items) if format == CallFormat::Ndjson => {
             for item in items {
-                emit(out, format, profile, "item", item.clone())?;
+                emit(out, profile, "item", item.clone())?;
             }
             Ok(())
         }
-        _ => emit(out, format, profile, "result", answer),
+        _ => emit(out, profile, "result", answer),
     }
 }
 
@@ -378,13 +378,7 @@ impl Sink {
 
 /// One line tagged with its PBX: `{"profile": P, KEY: VALUE}`; a table row is the item's own
 /// fields after the profile.
-fn emit(
-    out: &Mutex<Sink>,
-    _format: CallFormat,
-    profile: &str,
-    key: &str,
-    value: Value,
-) -> CliResult {
+fn emit(out: &Mutex<Sink>, profile: &str, key: &str, value: Value) -> CliResult {
     let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
     match &mut *out {
         Sink::Ndjson(out) => Ok(write_ndjson_line(
@@ -407,12 +401,7 @@ fn emit(
 }
 
 /// Writes the failed PBX's line and passes the error on (for the summary and exit code).
-fn emit_error<T>(
-    out: &Mutex<Sink>,
-    format: CallFormat,
-    profile: &str,
-    e: CliError,
-) -> CliResult<T> {
-    emit(out, format, profile, "error", error_json(&e))?;
+fn emit_error<T>(out: &Mutex<Sink>, profile: &str, e: CliError) -> CliResult<T> {
+    emit(out, profile, "error", error_json(&e))?;
     Err(e)
 }

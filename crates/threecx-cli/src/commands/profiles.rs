@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use threecx_ops::core::{Client, Error, Response};
 use threecx_spec::sha256_hex;
 
@@ -112,29 +112,8 @@ fn print_rows(rows: &[Value], format: Format) -> CliResult {
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => write_json(&mut out, &Value::Array(rows.to_vec()))?,
-        Format::Table => {
-            // Same columns in every row, failed ones included.
-            let mut columns: Vec<String> = Vec::new();
-            for row in rows {
-                for key in row.as_object().into_iter().flat_map(Map::keys) {
-                    if !columns.contains(key) {
-                        columns.push(key.clone());
-                    }
-                }
-            }
-            let rows: Vec<Value> = rows
-                .iter()
-                .map(|row| {
-                    Value::Object(
-                        columns
-                            .iter()
-                            .map(|c| (c.clone(), row.get(c).cloned().unwrap_or(Value::Null)))
-                            .collect(),
-                    )
-                })
-                .collect();
-            write_items_table(&mut out, &rows)?;
-        }
+        // Columns are the union of the rows' keys, failed rows included.
+        Format::Table => write_items_table(&mut out, rows)?,
     }
     Ok(out.flush()?)
 }

@@ -104,15 +104,9 @@ fn set_of(cache: &SpecCache, sha256: &str, bytes: Vec<u8>, url: &str) -> CliResu
     if let Some(set) = sets.get(sha256) {
         return Ok(Arc::clone(set));
     }
-    let set = match cache.set(sha256).map_err(spec_error)? {
-        Some(set) => set,
-        None => {
-            let set =
-                SpecSet::import(bytes, &format!("{url}/swagger.yaml"), None).map_err(spec_error)?;
-            cache.store_set(&set).map_err(spec_error)?;
-            set
-        }
-    };
+    let set = cache
+        .set_or_import(bytes, &format!("{url}/swagger.yaml"))
+        .map_err(spec_error)?;
     let set = Arc::new(set);
     sets.insert(sha256.to_owned(), Arc::clone(&set));
     Ok(set)
