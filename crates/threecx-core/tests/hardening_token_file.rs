@@ -39,12 +39,7 @@ fn process(
 
 #[tokio::test]
 async fn absurd_expiries_in_the_token_cache_file_neither_panic_nor_last_forever() {
-    let server = fresh_mock_server().await;
-    token_mock(TOKEN, 1).mount(&server).await;
-    Mock::given(method("GET"))
-        .respond_with(json_response(json!({})))
-        .mount(&server)
-        .await;
+    let server = pbx_answering_every_get(TOKEN, 1).await;
     let dir = tempfile::tempdir().unwrap();
     let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
     process(&server, "disk-expiry", dir.path(), |b| b)
@@ -230,12 +225,7 @@ async fn a_token_cache_folder_others_can_write_to_is_tightened_or_refused() {
     let set = |p: &std::path::Path, m: u32| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
     };
-    let server = fresh_mock_server().await;
-    token_mock(TOKEN, 2).mount(&server).await;
-    Mock::given(method("GET"))
-        .respond_with(json_response(json!({})))
-        .mount(&server)
-        .await;
+    let server = pbx_answering_every_get(TOKEN, 2).await;
     let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
     let (logs, _guard) = capture_logs();
 
@@ -275,12 +265,7 @@ async fn a_token_cache_folder_others_can_write_to_is_tightened_or_refused() {
 #[cfg(unix)]
 #[tokio::test]
 async fn a_token_cache_lock_held_by_a_stuck_process_delays_a_call_by_seconds_not_forever() {
-    let server = fresh_mock_server().await;
-    token_mock(TOKEN, 2).mount(&server).await;
-    Mock::given(method("GET"))
-        .respond_with(json_response(json!({})))
-        .mount(&server)
-        .await;
+    let server = pbx_answering_every_get(TOKEN, 2).await;
     let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
     let dir = tempfile::tempdir().unwrap();
     process(&server, "lock-stuck", dir.path(), |b| b)

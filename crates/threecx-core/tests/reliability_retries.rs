@@ -183,17 +183,11 @@ async fn a_truncated_body_on_a_get_is_retried() {
 #[tokio::test]
 async fn a_call_refreshes_its_token_once_however_many_attempts_it_makes() {
     let server = fresh_mock_server().await;
-    Mock::given(method("POST"))
-        .and(path("/connect/token"))
-        .respond_with(json_response(token_answer("tok-1", 3600)))
+    token_endpoint("tok-1")
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/connect/token"))
-        .respond_with(json_response(token_answer("tok-2", 3600)))
-        .mount(&server)
-        .await;
+    token_endpoint("tok-2").mount(&server).await;
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer tok-1"))
         .respond_with(ResponseTemplate::new(401))

@@ -200,12 +200,7 @@ async fn two_processes_share_one_token_through_the_cache_file() {
 #[tokio::test]
 async fn after_a_401_the_cache_file_is_read_again_before_fetching() {
     let server = fresh_mock_server().await;
-    Mock::given(method("POST"))
-        .and(path("/connect/token"))
-        .respond_with(json_response(token_answer("tok-1", 3600)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    token_endpoint("tok-1").expect(1).mount(&server).await;
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer tok-1"))
         .respond_with(json_response(json!({"by": 1})))
@@ -243,12 +238,7 @@ async fn after_a_401_the_cache_file_is_read_again_before_fetching() {
 
 #[tokio::test]
 async fn a_corrupt_cache_file_is_replaced() {
-    let server = fresh_mock_server().await;
-    token_mock(TOKEN, 2).mount(&server).await;
-    Mock::given(method("GET"))
-        .respond_with(json_response(json!({})))
-        .mount(&server)
-        .await;
+    let server = pbx_answering_every_get(TOKEN, 2).await;
     let dir = tempfile::tempdir().unwrap();
     process(&server, "disk-corrupt", dir.path())
         .execute(&get_user())

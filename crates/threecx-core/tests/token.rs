@@ -52,19 +52,12 @@ async fn fifty_concurrent_calls_fetch_one_token() {
 async fn a_401_refreshes_once_and_retries_once() {
     let server = fresh_mock_server().await;
     // First fetch gives tok-1, the next tok-2.
-    Mock::given(method("POST"))
-        .and(path("/connect/token"))
-        .respond_with(json_response(token_answer("tok-1", 3600)))
+    token_endpoint("tok-1")
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/connect/token"))
-        .respond_with(json_response(token_answer("tok-2", 3600)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    token_endpoint("tok-2").expect(1).mount(&server).await;
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer tok-1"))
         .respond_with(ResponseTemplate::new(401))

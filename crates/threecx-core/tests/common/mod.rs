@@ -37,6 +37,18 @@ pub fn token_mock(token: &str, times: u64) -> Mock {
     token_endpoint(token).expect(times)
 }
 
+/// A fresh fake PBX whose token endpoint hands out `token`, expected exactly `token_fetches`
+/// times, and which answers every GET with `{}`: for tests about the token, not the call.
+pub async fn pbx_answering_every_get(token: &str, token_fetches: u64) -> MockServer {
+    let server = fresh_mock_server().await;
+    token_mock(token, token_fetches).mount(&server).await;
+    Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(json_response(json!({})))
+        .mount(&server)
+        .await;
+    server
+}
+
 pub fn json_response(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
 }
