@@ -84,13 +84,84 @@ pub fn quote(s: &str) -> String {
 
 /// The literal, percent-encoded for use inside a path segment.
 pub fn encode_path_literal(value: &Value, literal: Literal) -> Result<String, LiteralError> {
-    let raw = odata_literal(value, literal)?;
-    Ok(utf8_percent_encode(&raw, PATH_LITERAL).to_string())
+    let mut out = String::new();
+    push_path_literal(&mut out, value, literal)?;
+    Ok(out)
+}
+
+/// [`encode_path_literal`] appended to `out`: every request builds its path this way, with no
+/// string of its own per value. Quoting commutes with percent-encoding here (`'` is left as
+/// is), and numbers, booleans and `null` are written only with characters left as they are.
+pub(crate) fn push_path_literal(
+    out: &mut String,
+    value: &Value,
+    literal: Literal,
+) -> Result<(), LiteralError> {
+    let quoted = literal == Literal::Quoted;
+    let quote_if = |out: &mut String| {
+        if quoted {
+            out.push('\'');
+        }
+    };
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::String(s) if quoted => {
+            out.push('\'');
+            for (i, part) in s.split('\'').enumerate() {
+                if i > 0 {
+                    out.push_str("''");
+                }
+                out.extend(utf8_percent_encode(part, PATH_LITERAL));
+            }
+            out.push('\'');
+        }
+        Value::String(s) => out.extend(utf8_percent_encode(s, PATH_LITERAL)),
+        Value::Number(n) => {
+            quote_if(out);
+            push_display(out, n, PATH_LITERAL);
+            quote_if(out);
+        }
+        Value::Bool(b) => {
+            quote_if(out);
+            push_display(out, b, PATH_LITERAL);
+            quote_if(out);
+        }
+        Value::Array(_) | Value::Object(_) => {
+            return Err(LiteralError {
+                expected: "a string, number or boolean",
+            })
+        }
+    }
+    Ok(())
 }
 
 /// Percent-encodes a query option value (`$filter=Number eq '100'` → `Number%20eq%20%27100%27`).
 pub fn encode_query_value(value: &str) -> String {
     utf8_percent_encode(value, QUERY_VALUE).to_string()
+}
+
+/// [`encode_query_value`] appended to `out`.
+pub(crate) fn push_query_value(out: &mut String, value: &str) {
+    out.extend(utf8_percent_encode(value, QUERY_VALUE));
+}
+
+/// A number or boolean of a query option, as JSON writes it, percent-encoded.
+pub(crate) fn push_query_display(out: &mut String, value: impl std::fmt::Display) {
+    push_display(out, value, QUERY_VALUE);
+}
+
+/// `value` as text, percent-encoded with `set`. Usually only letters, digits, `-` and `.`,
+/// which no set here encodes, so it is written as is; anything else (the `+` of some exponents)
+/// is encoded.
+fn push_display(out: &mut String, value: impl std::fmt::Display, set: &'static AsciiSet) {
+    use std::fmt::Write;
+    let start = out.len();
+    write!(out, "{value}").expect("writing to a String cannot fail");
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+    if !out[start..].bytes().all(plain) {
+        let raw = out.split_off(start);
+        out.extend(utf8_percent_encode(&raw, set));
+    }
 }
 
 #[cfg(test)]
@@ -123,6 +194,37 @@ mod tests {
             odata_literal(&Value::Null, Literal::Quoted).unwrap(),
             "null"
         );
+    }
+
+    #[test]
+    fn appended_literals_are_the_encoded_odata_literals() {
+        let values = [
+            json!("100"),
+            json!("O'Brien"),
+            json!("''"),
+            json!(""),
+            json!("1)/Pbx.BatchDelete"),
+            json!("x') or ('1'='1"),
+            json!("caf\u{e9} \u{1F600} %2F ~-._:"),
+            json!(42),
+            json!(-7),
+            json!(1.5e-7),
+            json!(1e300),
+            json!(-2.5e+200),
+            json!(f64::MAX),
+            json!(12345678901234567890u64),
+            json!(true),
+            json!(null),
+        ];
+        for value in &values {
+            for literal in [Literal::Quoted, Literal::Bare] {
+                let raw = odata_literal(value, literal).unwrap();
+                let expected = utf8_percent_encode(&raw, PATH_LITERAL).to_string();
+                let mut out = "prefix/".to_owned();
+                push_path_literal(&mut out, value, literal).unwrap();
+                assert_eq!(out, format!("prefix/{expected}"), "{value} {literal:?}");
+            }
+        }
     }
 
     #[test]

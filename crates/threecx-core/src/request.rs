@@ -2,11 +2,13 @@
 //! [`PreparedRequest`] (method, path and query, headers, body) without any I/O, so tests can check
 //! every byte, `--dry-run` can print it, and typed and by-name calls share it.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::api_root::ApiRoot;
 use crate::error::{Error, Result};
-use crate::literal::{encode_path_literal, encode_query_value, Literal};
+use crate::literal::{push_path_literal, push_query_display, push_query_value, Literal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -108,7 +110,8 @@ pub struct PreparedRequest {
     /// ([`crate::ConfigBuilder::user_agent`]); a download ([`crate::Client::download`]) asks
     /// for `Accept: */*` instead. See [`PreparedRequest::headers_to_send`] for requests put
     /// together by hand.
-    pub headers: Vec<(String, String)>,
+    /// Names and values the template knows are borrowed from it (no copy per call).
+    pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     /// JSON body bytes.
     pub body: Option<Vec<u8>>,
     pub response: ResponseKind,
@@ -121,8 +124,9 @@ impl RequestTemplate {
     pub fn build(&self, input: &Map<String, Value>) -> Result<PreparedRequest> {
         let (path, mut longest) = self.render_path(input)?;
         let mut path_and_query = path;
-        let mut headers = vec![("Accept".to_owned(), JSON_MEDIA_TYPE.to_owned())];
-        let mut body_params = Map::new();
+        let mut headers = Vec::with_capacity(2);
+        headers.push((Cow::Borrowed("Accept"), Cow::Borrowed(JSON_MEDIA_TYPE)));
+        let mut body_params: Vec<(&str, &Value)> = Vec::new();
         let mut entity = None;
         let mut first_query = true;
 
@@ -138,13 +142,14 @@ impl RequestTemplate {
                     }
                     path_and_query.push(if first_query { '?' } else { '&' });
                     first_query = false;
-                    path_and_query.push_str(&encode_query_value(p.name));
+                    push_query_value(&mut path_and_query, p.name);
                     path_and_query.push('=');
-                    let encoded = encode_query_value(&query_text(p.name, value)?);
-                    if longest.is_none_or(|(_, len)| encoded.len() > len) {
-                        longest = Some((p.name, encoded.len()));
+                    let start = path_and_query.len();
+                    push_query_text(&mut path_and_query, p.name, value)?;
+                    let encoded_len = path_and_query.len() - start;
+                    if longest.is_none_or(|(_, len)| encoded_len > len) {
+                        longest = Some((p.name, encoded_len));
                     }
-                    path_and_query.push_str(&encoded);
                 }
                 Location::Header => {
                     if let Some(s) = value.as_str() {
@@ -156,13 +161,13 @@ impl RequestTemplate {
                                 "a header value of visible ASCII characters (no line breaks)",
                             ));
                         }
-                        headers.push((p.name.to_owned(), s.to_owned()));
+                        headers.push((Cow::Borrowed(p.name), Cow::Owned(s.to_owned())));
                     } else if !value.is_null() {
                         return Err(Error::invalid(pointer(p.name), "a string"));
                     }
                 }
                 Location::Body => {
-                    body_params.insert(p.name.to_owned(), value.clone());
+                    body_params.push((p.name, value));
                 }
                 Location::Entity => entity = Some(value),
             }
@@ -178,11 +183,17 @@ impl RequestTemplate {
         let has_body_params = self.params.iter().any(|p| p.location == Location::Body);
         let body = match entity {
             Some(v) => Some(to_json(v)?),
-            None if has_body_params => Some(to_json(&Value::Object(body_params))?),
+            None if has_body_params => Some(to_json(&BodyParams::new(body_params))?),
             None => None,
         };
         if body.is_some() {
-            headers.insert(1, ("Content-Type".to_owned(), JSON_MEDIA_TYPE.to_owned()));
+            headers.insert(
+                1,
+                (
+                    Cow::Borrowed("Content-Type"),
+                    Cow::Borrowed(JSON_MEDIA_TYPE),
+                ),
+            );
         }
 
         Ok(PreparedRequest {
@@ -201,7 +212,8 @@ impl RequestTemplate {
         input: &Map<String, Value>,
     ) -> Result<(String, Option<(&'static str, usize)>)> {
         let mut longest: Option<(&'static str, usize)> = None;
-        let mut out = String::with_capacity(self.path.len() + 16);
+        // Room for the usual key and query options: one allocation for the whole URL.
+        let mut out = String::with_capacity(self.path.len() + 96);
         let mut rest = self.path;
         while let Some(open) = rest.find('{') {
             let close = rest[open..]
@@ -218,12 +230,13 @@ impl RequestTemplate {
             let value = input
                 .get(name)
                 .ok_or_else(|| Error::invalid(pointer(name), "a value for this path parameter"))?;
-            let encoded = encode_path_literal(value, param.literal)
+            let start = out.len();
+            push_path_literal(&mut out, value, param.literal)
                 .map_err(|e| Error::invalid(pointer(name), e.expected))?;
-            if longest.is_none_or(|(_, len)| encoded.len() > len) {
-                longest = Some((param.name, encoded.len()));
+            let encoded_len = out.len() - start;
+            if longest.is_none_or(|(_, len)| encoded_len > len) {
+                longest = Some((param.name, encoded_len));
             }
-            out.push_str(&encoded);
             rest = &rest[close + 1..];
         }
         out.push_str(rest);
@@ -237,25 +250,25 @@ impl PreparedRequest {
     /// application/json` and, with a body, `Content-Type: application/json` where they are
     /// missing (a request put together by hand; [`RequestTemplate::build`] always sets them).
     pub fn headers_to_send(&self) -> Vec<(&str, &str)> {
+        self.sent_headers().collect()
+    }
+
+    /// [`PreparedRequest::headers_to_send`] without a vector of its own (every send).
+    pub(crate) fn sent_headers(&self) -> impl Iterator<Item = (&str, &str)> {
         let has = |name: &str| {
             self.headers
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(name))
         };
-        let mut out = Vec::with_capacity(self.headers.len() + 2);
-        if !has("accept") {
-            out.push(("Accept", JSON_MEDIA_TYPE));
-        }
-        if self.body.is_some() && !has("content-type") {
-            out.push(("Content-Type", JSON_MEDIA_TYPE));
-        }
-        out.extend(
-            self.headers
-                .iter()
-                .filter(|(name, _)| !name.eq_ignore_ascii_case("authorization"))
-                .map(|(name, value)| (name.as_str(), value.as_str())),
-        );
-        out
+        let accept = (!has("accept")).then_some(("Accept", JSON_MEDIA_TYPE));
+        let content_type = (self.body.is_some() && !has("content-type"))
+            .then_some(("Content-Type", JSON_MEDIA_TYPE));
+        let own = self
+            .headers
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("authorization"))
+            .map(|(name, value)| (&**name, &**value));
+        accept.into_iter().chain(content_type).chain(own)
     }
 
     /// The request as [`crate::Client::execute`] sends it to `root`: method, full URI, every
@@ -332,28 +345,33 @@ fn too_long(field: &str, len: usize) -> Error {
 }
 
 /// The text of a query option: lists (`$select`, `$orderby`, `$expand`) are comma-joined.
-fn query_text(name: &str, value: &Value) -> Result<String> {
+/// Appends the percent-encoded text of a query option: a string as is, a number or boolean as
+/// JSON writes it, a list of strings joined with `,` (which is left as is, so each item is
+/// encoded on its own).
+fn push_query_text(out: &mut String, name: &str, value: &Value) -> Result<()> {
     match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
+        Value::String(s) => push_query_value(out, s),
+        Value::Number(n) => push_query_display(out, n),
+        Value::Bool(b) => push_query_display(out, b),
         Value::Array(items) => {
-            let mut parts = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                match item {
-                    Value::String(s) => parts.push(s.as_str()),
-                    _ => {
-                        return Err(Error::invalid(format!("{}/{i}", pointer(name)), "a string"));
-                    }
+                let Value::String(s) = item else {
+                    return Err(Error::invalid(format!("{}/{i}", pointer(name)), "a string"));
+                };
+                if i > 0 {
+                    out.push(',');
                 }
+                push_query_value(out, s);
             }
-            Ok(parts.join(","))
         }
-        Value::Null | Value::Object(_) => Err(Error::invalid(
-            pointer(name),
-            "a string, number, boolean or list of strings",
-        )),
+        Value::Null | Value::Object(_) => {
+            return Err(Error::invalid(
+                pointer(name),
+                "a string, number, boolean or list of strings",
+            ))
+        }
     }
+    Ok(())
 }
 
 /// A header as HTTP types it, or the [`Error::InvalidInput`] saying which header is wrong.
@@ -380,7 +398,47 @@ pub fn pointer(key: &str) -> String {
     format!("/{}", key.replace('~', "~0").replace('/', "~1"))
 }
 
-fn to_json(v: &Value) -> Result<Vec<u8>> {
+/// An OData action's parameter object, written straight from the input's values (no copy into
+/// a map first), with its keys in the order a [`Map`] of them would have: the bytes are those of
+/// the equivalent JSON object.
+struct BodyParams<'a>(Vec<(&'a str, &'a Value)>);
+
+impl<'a> BodyParams<'a> {
+    fn new(mut params: Vec<(&'a str, &'a Value)>) -> Self {
+        if map_sorts_keys() {
+            params.sort_unstable_by_key(|&(name, _)| name);
+        }
+        BodyParams(params)
+    }
+}
+
+impl serde::Serialize for BodyParams<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Whether serde_json's [`Map`] keeps its keys sorted (its default) or in insertion order (its
+/// `preserve_order` feature, which any crate in a build can turn on).
+fn map_sorts_keys() -> bool {
+    static SORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let mut map = Map::new();
+        map.insert("b".into(), Value::Null);
+        map.insert("a".into(), Value::Null);
+        map.keys().next().is_some_and(|k| k == "a")
+    })
+}
+
+fn to_json(v: &impl serde::Serialize) -> Result<Vec<u8>> {
     serde_json::to_vec(v).map_err(|e| Error::invalid("", format!("JSON-serialisable input ({e})")))
 }
 
@@ -459,6 +517,36 @@ mod tests {
         );
         let empty = PURGE_CHATS.build(&Map::new()).unwrap();
         assert_eq!(empty.body.as_deref(), Some(b"{}".as_slice()));
+    }
+
+    #[test]
+    fn several_action_parameters_are_the_bytes_of_their_json_object() {
+        const fn body(name: &'static str) -> Param {
+            Param {
+                name,
+                location: Location::Body,
+                literal: Literal::Bare,
+                required: false,
+            }
+        }
+        const SEVERAL: RequestTemplate = RequestTemplate {
+            params: &[body("zeta"), body("Alpha"), body("mid"), body("alpha")],
+            ..PURGE_CHATS
+        };
+        let input = obj(json!({
+            "zeta": [1, {"b": 2, "a": "\u{e9}\"\n"}],
+            "Alpha": null,
+            "alpha": 1.5,
+            "mid": {"y": true, "x": "2024"},
+            "ignored": "not a parameter"
+        }));
+        let mut expected = input.clone();
+        expected.remove("ignored");
+        let r = SEVERAL.build(&input).unwrap();
+        assert_eq!(
+            r.body.unwrap(),
+            serde_json::to_vec(&Value::Object(expected)).unwrap()
+        );
     }
 
     #[test]

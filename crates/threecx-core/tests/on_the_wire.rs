@@ -226,7 +226,7 @@ async fn the_client_sends_exactly_what_to_http_shows() {
 
     // The headers a dry run shows are those of the request itself.
     let patch = &requests[2];
-    let names: Vec<&str> = patch.headers.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = patch.headers.iter().map(|(n, _)| &**n).collect();
     assert_eq!(names, ["Accept", "Content-Type", "If-Match"]);
     assert_eq!(
         expected(&requests[4], &root).target,
