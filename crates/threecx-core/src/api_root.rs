@@ -26,6 +26,9 @@ pub struct ApiRoot {
     api_root: String,
     token_url: String,
     loopback: bool,
+    /// The API root with a trailing `/`, parsed once: request URLs are resolved against it
+    /// (see [`ApiRoot::request_url`]).
+    dir: Url,
 }
 
 impl ApiRoot {
@@ -36,8 +39,14 @@ impl ApiRoot {
     /// proxy may mount the PBX below one). Errors are [`Error::Config`] for field `base_url`.
     pub fn parse(url: &str) -> Result<ApiRoot> {
         let (base_url, loopback) = normalize_base_url(url)?;
+        let api_root = format!("{base_url}{API_PATH}");
+        let dir = Url::parse(&format!("{api_root}/")).map_err(|e| Error::Config {
+            field: "base_url",
+            message: format!("the API root {api_root} is not a URL ({e})"),
+        })?;
         Ok(ApiRoot {
-            api_root: format!("{base_url}{API_PATH}"),
+            dir,
+            api_root,
             token_url: format!("{base_url}{TOKEN_PATH}"),
             base_url,
             loopback,
@@ -68,6 +77,32 @@ impl ApiRoot {
     /// The full URL of `path_and_query` (as in [`crate::PreparedRequest::path_and_query`]).
     pub fn join(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.api_root)
+    }
+
+    /// [`ApiRoot::join`] as the parsed URL an HTTP client sends to, the same URL a full parse of
+    /// the joined text gives. Every request needs one, and a full parse (scheme, host and port
+    /// again) costs more than building the rest of the request; resolving the path and query
+    /// against the root parsed once does not. Paths that resolution could read differently
+    /// (`//host`, a leading space or `\`, a `scheme:` first segment) are parsed in full.
+    pub(crate) fn request_url(&self, path_and_query: &str) -> Result<Url> {
+        let relative = path_and_query.strip_prefix('/').unwrap_or("");
+        let first_segment = relative.split(['/', '\\', '?', '#']).next().unwrap_or("");
+        let resolves_alike = relative
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+            && !first_segment.contains(':');
+        let url = if resolves_alike {
+            self.dir.join(relative)
+        } else {
+            Url::parse(&self.join(path_and_query))
+        };
+        url.map_err(|e| {
+            Error::invalid(
+                "",
+                format!("a request path that is a valid URI ({e}): {path_and_query}"),
+            )
+        })
     }
 }
 
@@ -219,6 +254,42 @@ mod tests {
             "https://pbx:5001/xapi/v1/Users(Number='1')?$top=1"
         );
         assert_eq!("pbx:5001".parse::<ApiRoot>().unwrap(), c);
+    }
+
+    #[test]
+    fn request_urls_are_what_a_full_parse_of_the_joined_text_gives() {
+        for base in [
+            "https://pbx:5001",
+            "http://127.0.0.1:8080/3cx/",
+            "https://[::1]",
+        ] {
+            let root = ApiRoot::parse(base).unwrap();
+            for path in [
+                "/Users",
+                "/Users(42)?$select=Id,Number&$expand=Groups",
+                "/Users(Number='100')",
+                "/Users(Number='a%27b c')?$filter=contains(Name,'x y')",
+                "/Users(Number='a:b')/Pbx.GetPhones()",
+                "/Pbx.GetSystemStatus()",
+                "/Defs?$top=1&$skip=2#frag",
+                "/Users/../Groups/./x",
+                "/Users?$filter=Name eq '\"q\"'&x=<>{}`^|",
+                "/Users('\u{e9}\u{1F600}')",
+                "//evil.example.com/x",
+                "/\\evil.example.com/x",
+                "/ Users",
+                "/javascript:alert(1)",
+                "/?$top=1",
+                "/",
+                "",
+                "Users",
+                "/Users\t(1)\n",
+            ] {
+                let full = Url::parse(&root.join(path)).unwrap();
+                let resolved = root.request_url(path).unwrap();
+                assert_eq!(resolved.as_str(), full.as_str(), "{base} + {path:?}");
+            }
+        }
     }
 
     #[test]

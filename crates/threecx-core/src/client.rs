@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::StatusCode;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -18,7 +17,8 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use crate::config::Config;
 use crate::download::{capped_error_answer, local_write, TRANSFER_LIMIT};
 use crate::error::{Error, Result};
-use crate::request::{header, Method, PreparedRequest};
+use crate::outgoing::Outgoing;
+use crate::request::PreparedRequest;
 use crate::response::Response;
 use crate::retry::{parse_retry_after, Decision, Fault, Policy, RetryBudget, TRANSIENT_STATUSES};
 use crate::token::{shared_cache, Token, TokenCache};
@@ -168,52 +168,34 @@ impl Client {
     /// that may have only if `req.retry_safe`; within `max_attempts`, the retry budget and
     /// `call_timeout`, after which the call ends with an [`Error::Timeout`].
     pub async fn execute(&self, req: &PreparedRequest) -> Result<Response> {
-        let url = self.url_of(req);
-        self.send(req, &url).await
+        let out = Outgoing::new(self.inner.config.root(), req)?;
+        self.send(req, &out, success).await
     }
 
-    /// Sends `req` to `url` (which must be on the PBX: callers check the origin). The one path
-    /// every request takes.
-    pub(crate) async fn send(&self, req: &PreparedRequest, url: &str) -> Result<Response> {
-        self.send_decoded(req, url, success).await
-    }
-
-    /// [`Client::send`] with the successful answer turned into `T` by `decode` (e.g. a page of
-    /// typed items straight from the body's bytes). A decoding error classed as
-    /// [`Fault::Lost`] (garbled answer) is retried like any lost answer; one classed as
-    /// [`Fault::Final`] is returned at once.
-    pub(crate) async fn send_decoded<T>(
+    /// Sends `out` (`req` converted once; its URL must be on the PBX: callers check the origin)
+    /// and turns the successful answer into `T` by `decode` (e.g. a page of typed items straight
+    /// from the body's bytes). The one path every request but a download takes. A decoding
+    /// error classed as [`Fault::Lost`] (garbled answer) is retried like any lost answer; one
+    /// classed as [`Fault::Final`] is returned at once.
+    pub(crate) async fn send<T>(
         &self,
         req: &PreparedRequest,
-        url: &str,
+        out: &Outgoing,
         decode: Decoder<T>,
     ) -> Result<T> {
-        let headers = extra_headers(req)?;
         // No timer over the whole call (one per request is enough, and timers are a visible
         // part of a loopback call's cost): each exchange gets min(timeout, time left) as its
         // own limit, token waits are bounded by the time left, and the retry policy never
         // sleeps past it.
         let deadline = tokio::time::Instant::now() + self.inner.config.call_timeout();
-        self.send_with_retries(req, url, &headers, deadline, decode)
-            .await
-    }
-
-    /// Attempts until one succeeds or [`Policy::decide`] (or the budget) says stop.
-    async fn send_with_retries<T>(
-        &self,
-        req: &PreparedRequest,
-        url: &str,
-        headers: &HeaderMap,
-        deadline: tokio::time::Instant,
-        decode: Decoder<T>,
-    ) -> Result<T> {
         let inner = &*self.inner;
+        // Attempts until one succeeds or [`Policy::decide`] (or the budget) says stop.
         let mut attempt = 1;
         // One token refresh per call, however many attempts it takes.
         let mut refreshed = false;
         loop {
             let outcome = self
-                .attempt(req, url, headers, &mut refreshed, decode, deadline)
+                .attempt(req, out, &mut refreshed, decode, deadline)
                 .await;
             let (error, fault) = match outcome {
                 Ok(response) => {
@@ -262,7 +244,10 @@ impl Client {
                 error = %error,
                 "retrying after a transient failure"
             );
-            tokio::time::sleep(delay).await;
+            // Nothing of the failure is kept over the wait, and the timer is boxed: both
+            // would otherwise make every call's future larger for this rare path.
+            drop(error);
+            Box::pin(tokio::time::sleep(delay)).await;
             attempt += 1;
         }
     }
@@ -273,44 +258,52 @@ impl Client {
     async fn attempt<T>(
         &self,
         req: &PreparedRequest,
-        url: &str,
-        headers: &HeaderMap,
+        out: &Outgoing,
         refreshed: &mut bool,
         decode: Decoder<T>,
         deadline: tokio::time::Instant,
     ) -> Attempt<T> {
-        let inner = &*self.inner;
+        // One place that awaits an exchange, so that the call's future holds one.
+        loop {
+            let token = self.token_until(deadline).await?;
+            let answer = self
+                .exchange(req, out, &token, deadline)
+                .await
+                .map_err(exchange_fault)?;
+            if answer.status != StatusCode::UNAUTHORIZED || *refreshed {
+                return finish(req, answer, &token, decode);
+            }
+            *refreshed = true;
 
-        let token = self.token_until(deadline).await?;
-        let answer = self
-            .exchange(req, url, headers, &token, deadline)
-            .await
-            .map_err(exchange_fault)?;
-        if answer.status != StatusCode::UNAUTHORIZED || *refreshed {
-            return finish(req, answer, &token, decode);
+            // The token may have expired early or been replaced by another fetch for this
+            // client (3CX keeps one per client). Refresh once; a second 401 means the
+            // credentials or the role are wrong, and asking again would only get this IP
+            // blacklisted. A 401 means the request was refused unprocessed, so sending it again
+            // is safe for any request.
+            tracing::debug!(
+                method = req.method.as_str(),
+                path = %req.path_and_query,
+                "access token rejected; fetching a new one and retrying once"
+            );
+            self.inner.tokens.invalidate(&token);
         }
-        *refreshed = true;
-
-        // The token may have expired early or been replaced by another fetch for this client
-        // (3CX keeps one per client). Refresh once; a second 401 means the credentials or the
-        // role are wrong, and asking again would only get this IP blacklisted. A 401 means the
-        // request was refused unprocessed, so sending it again is safe for any request.
-        tracing::debug!(
-            method = req.method.as_str(),
-            path = %req.path_and_query,
-            "access token rejected; fetching a new one and retrying once"
-        );
-        inner.tokens.invalidate(&token);
-        let token = self.token_until(deadline).await?;
-        let answer = self
-            .exchange(req, url, headers, &token, deadline)
-            .await
-            .map_err(exchange_fault)?;
-        finish(req, answer, &token, decode)
     }
 
     /// A token, waiting for one at most until the call's `deadline`.
     async fn token_until(&self, deadline: tokio::time::Instant) -> Attempt<Arc<Token>> {
+        let inner = &*self.inner;
+        // The usual case, a token at hand, needs no timer.
+        if let Some(token) = inner.tokens.fresh() {
+            return Ok(token);
+        }
+        // Boxed: waiting for a token request is a large future, and every call's future would
+        // otherwise be as large, though it rarely waits (large futures cost memory copies and
+        // allocator work on every call).
+        Box::pin(self.fetch_token_until(deadline)).await
+    }
+
+    /// [`Client::token_until`] when the cache has no fresh token.
+    async fn fetch_token_until(&self, deadline: tokio::time::Instant) -> Attempt<Arc<Token>> {
         let inner = &*self.inner;
         let fetch = inner.tokens.get(&inner.http, &inner.config);
         match tokio::time::timeout_at(deadline, fetch).await {
@@ -330,27 +323,6 @@ impl Client {
             after: limit,
             during: Phase::Call.text(),
         }
-    }
-
-    /// The HTTP request for `req`: method, URL, bearer token, `headers` (from [`extra_headers`])
-    /// and the body. The time limit is the caller's.
-    fn request_builder(
-        &self,
-        req: &PreparedRequest,
-        url: &str,
-        headers: &HeaderMap,
-        token: &Token,
-    ) -> reqwest::RequestBuilder {
-        let mut builder = self
-            .inner
-            .http
-            .request(reqwest_method(req.method), url)
-            .header(AUTHORIZATION, token.authorization())
-            .headers(headers.clone());
-        if let Some(body) = &req.body {
-            builder = builder.body(body.clone());
-        }
-        builder
     }
 
     /// Sends `req` and writes the answer's body to `out` as it arrives (a file of any size in
@@ -383,10 +355,9 @@ impl Client {
     /// other relay that forwards a file without holding it). Retries, where safe, happen before
     /// this returns; none after.
     pub async fn download(&self, req: &PreparedRequest) -> Result<DownloadStream> {
-        let url = self.url_of(req);
+        let mut out = Outgoing::new(self.inner.config.root(), req)?;
         // A file of whatever type the PBX has, whatever a JSON action's template says.
-        let mut headers = extra_headers(req)?;
-        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        out.accept_anything();
         let config = &self.inner.config;
         let limit = config.timeout();
         let mut attempt = 1;
@@ -398,10 +369,8 @@ impl Client {
                 Ok(t) => t,
                 Err(failed) => return Err(failed.0),
             };
-            let builder = self
-                .request_builder(req, &url, &headers, &token)
-                .timeout(TRANSFER_LIMIT);
-            let sent = match tokio::time::timeout(limit, builder.send()).await {
+            let request = out.request(&token, TRANSFER_LIMIT);
+            let sent = match tokio::time::timeout(limit, self.inner.http.execute(request)).await {
                 Ok(Ok(response)) => Ok(response),
                 Ok(Err(e)) => Err(map_send_error(e, config, Phase::Api)),
                 Err(_) => Err(SendError::new(Error::Timeout {
@@ -446,8 +415,7 @@ impl Client {
     async fn exchange(
         &self,
         req: &PreparedRequest,
-        url: &str,
-        headers: &HeaderMap,
+        out: &Outgoing,
         token: &Token,
         deadline: tokio::time::Instant,
     ) -> std::result::Result<Answer, SendError> {
@@ -465,14 +433,10 @@ impl Client {
                 map_send_error(e, config, Phase::Api)
             }
         };
-        let builder = self
-            .request_builder(req, url, headers, token)
-            .timeout(limit);
-
+        let request = out.request(token, limit);
         let started = Instant::now();
-        let mut response = builder.send().await.map_err(timed_out)?;
+        let mut response = self.inner.http.execute(request).await.map_err(timed_out)?;
         let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
         // Error answers are read only up to an excerpt; successful ones up to a cap, so that a
         // runaway answer cannot take the process's memory.
         let cap = if status.is_success() {
@@ -494,6 +458,7 @@ impl Client {
             }
             body.extend_from_slice(&chunk);
         }
+        let headers = std::mem::take(response.headers_mut());
         tracing::debug!(
             method = req.method.as_str(),
             path = %req.path_and_query,
@@ -517,31 +482,6 @@ type Attempt<T> = std::result::Result<T, Box<(Error, Fault)>>;
 /// Turns a successful (2xx) answer into the call's result; an error says whether the answer
 /// was garbled ([`Fault::Lost`]) or just not what was asked for ([`Fault::Final`]).
 pub(crate) type Decoder<T> = fn(&PreparedRequest, Answer, &Token) -> Attempt<T>;
-
-fn reqwest_method(m: Method) -> reqwest::Method {
-    match m {
-        Method::Get => reqwest::Method::GET,
-        Method::Post => reqwest::Method::POST,
-        Method::Put => reqwest::Method::PUT,
-        Method::Patch => reqwest::Method::PATCH,
-        Method::Delete => reqwest::Method::DELETE,
-    }
-}
-
-/// The headers of `req` as sent ([`PreparedRequest::headers_to_send`]: never its own
-/// `Authorization`). Every send path calls this before any I/O, so it also refuses a request
-/// too long to send ([`PreparedRequest::check_length`]) or with a header HTTP refuses as
-/// invalid input, not as a network error after retries.
-fn extra_headers(req: &PreparedRequest) -> Result<HeaderMap> {
-    req.check_length()?;
-    let headers = req.headers_to_send();
-    let mut map = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let (name, value) = header(name, value)?;
-        map.append(name, value);
-    }
-    Ok(map)
-}
 
 /// Maps a complete answer to the result of the attempt.
 fn finish<T>(
@@ -626,37 +566,4 @@ fn token_fault(failed: SendError) -> Box<(Error, Fault)> {
 /// (retry_safe) and never otherwise.
 pub(crate) fn success(req: &PreparedRequest, answer: Answer, token: &Token) -> Attempt<Response> {
     decode_response(req, answer, token.secret()).map_err(|e| Box::new((e, Fault::Lost)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::request::{Method, ResponseKind};
-
-    #[test]
-    fn authorization_header_of_the_request_is_ignored() {
-        let req = PreparedRequest {
-            method: Method::Get,
-            path_and_query: "/x".into(),
-            headers: vec![
-                ("Authorization".into(), "Bearer other".into()),
-                ("If-Match".into(), "*".into()),
-            ],
-            body: None,
-            response: ResponseKind::Json,
-            retry_safe: true,
-        };
-        let h = extra_headers(&req).unwrap();
-        assert!(h.get(AUTHORIZATION).is_none());
-        assert_eq!(h.get("if-match").unwrap(), "*");
-
-        let bad = PreparedRequest {
-            headers: vec![("If-Match".into(), "a\nb".into())],
-            ..req
-        };
-        assert!(matches!(
-            extra_headers(&bad),
-            Err(Error::InvalidInput { .. })
-        ));
-    }
 }

@@ -14,6 +14,7 @@ pub mod config;
 mod download;
 pub mod error;
 pub mod literal;
+mod outgoing;
 mod paginate;
 pub mod request;
 pub mod response;

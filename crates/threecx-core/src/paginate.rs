@@ -18,6 +18,7 @@ use url::Url;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::outgoing::Outgoing;
 use crate::request::{pointer, Location, Method, PreparedRequest, RequestTemplate, ResponseKind};
 use crate::response::Response;
 use crate::retry::Fault;
@@ -96,7 +97,7 @@ struct Pager<T> {
     page: std::vec::IntoIter<T>,
     next: Next,
     /// The URL of the last next-link page, to catch a server sending the same link again.
-    last_link: Option<String>,
+    last_link: Option<Url>,
 }
 
 impl<T: DeserializeOwned> Pager<T> {
@@ -189,8 +190,8 @@ impl<T: DeserializeOwned> Pager<T> {
             asked = Some(top);
         }
         let req = self.template.build(&self.input)?;
-        let url = self.client.url_of(&req);
-        let (items, next_link) = self.client.send_decoded(&req, &url, page::<T>).await?;
+        let out = Outgoing::new(self.client.config().root(), &req)?;
+        let (items, next_link) = self.client.send(&req, &out, page::<T>).await?;
         let got = items.len() as u64;
         // `$skip` comes from the caller: up to u64::MAX.
         self.skip = self.skip.saturating_add(got);
@@ -217,7 +218,7 @@ impl<T: DeserializeOwned> Pager<T> {
     async fn fetch_link_page(&mut self, link: &str) -> Result<()> {
         let api_root = self.client.config().api_root();
         let (url, relative) = resolve_next_link(api_root, link)?;
-        if self.last_link.as_deref() == Some(url.as_str()) {
+        if self.last_link.as_ref() == Some(&url) {
             return Err(Error::Decode {
                 what: "@odata.nextLink".to_owned(),
                 message: "the next link points to the page just read; stopping instead of \
@@ -237,7 +238,8 @@ impl<T: DeserializeOwned> Pager<T> {
             response: ResponseKind::Collection,
             retry_safe: true,
         };
-        let (items, next_link) = self.client.send_decoded(&req, &url, page::<T>).await?;
+        let out = Outgoing::to(url.clone(), &req)?;
+        let (items, next_link) = self.client.send(&req, &out, page::<T>).await?;
         let got = items.len() as u64;
         // The link's items belong to the request that led to it: `$skip` moves on past them.
         self.skip = self.skip.saturating_add(got);
@@ -253,7 +255,7 @@ impl<T: DeserializeOwned> Pager<T> {
 }
 
 /// `(full URL, path and query relative to the API root)` of a next link on the PBX's origin.
-pub(crate) fn resolve_next_link(api_root: &str, link: &str) -> Result<(String, String)> {
+pub(crate) fn resolve_next_link(api_root: &str, link: &str) -> Result<(Url, String)> {
     let bad = |message: String| Error::Decode {
         what: "@odata.nextLink".to_owned(),
         message,
@@ -294,12 +296,11 @@ pub(crate) fn resolve_next_link(api_root: &str, link: &str) -> Result<(String, S
     let mut relative = format!("/{rest}");
     let mut url = url;
     url.set_fragment(None);
-    let full = url.to_string();
     if let Some(q) = url.query() {
         relative.push('?');
         relative.push_str(q);
     }
-    Ok((full, relative))
+    Ok((url, relative))
 }
 
 /// The items and next link of one collection page.
@@ -394,19 +395,25 @@ mod tests {
     #[test]
     fn relative_and_absolute_links_on_the_pbx() {
         let (url, rel) = resolve_next_link(ROOT, "Users?$skip=100").unwrap();
-        assert_eq!(url, "https://pbx.example.com:5001/xapi/v1/Users?$skip=100");
+        assert_eq!(
+            url.as_str(),
+            "https://pbx.example.com:5001/xapi/v1/Users?$skip=100"
+        );
         assert_eq!(rel, "/Users?$skip=100");
 
         let (url, rel) = resolve_next_link(ROOT, "/xapi/v1/Users?$skiptoken=2").unwrap();
         assert_eq!(
-            url,
+            url.as_str(),
             "https://pbx.example.com:5001/xapi/v1/Users?$skiptoken=2"
         );
         assert_eq!(rel, "/Users?$skiptoken=2");
 
         let (url, _) =
             resolve_next_link(ROOT, "https://PBX.example.com:5001/xapi/v1/Users?$skip=5").unwrap();
-        assert_eq!(url, "https://pbx.example.com:5001/xapi/v1/Users?$skip=5");
+        assert_eq!(
+            url.as_str(),
+            "https://pbx.example.com:5001/xapi/v1/Users?$skip=5"
+        );
     }
 
     #[test]

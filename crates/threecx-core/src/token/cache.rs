@@ -105,7 +105,8 @@ impl TokenCache {
         self.fetches.load(Ordering::Acquire)
     }
 
-    fn fresh(&self) -> Option<Arc<Token>> {
+    /// The current token if it is not due for a refresh yet.
+    pub(crate) fn fresh(&self) -> Option<Arc<Token>> {
         let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
         current
             .as_ref()
