@@ -67,10 +67,8 @@ impl Registry {
         action: &str,
         input: Value,
     ) -> Result<Response> {
-        self.prepare_named(resource, action, input)?
-            .confirm(true)
-            .send(client)
-            .await
+        let call = self.prepare_named(resource, action, input)?;
+        call.confirm(true).send(client).await
     }
 }
 

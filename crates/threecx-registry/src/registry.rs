@@ -1,11 +1,11 @@
 //! The registry: every operation by resource and action name, built once, looked up by any
 //! spelling of a name, with published schemas and compiled validators cached per operation.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
 use jsonschema::Validator;
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 use threecx_core::Error;
 
@@ -19,10 +19,10 @@ pub struct Registry {
     ops: Vec<&'static dyn Operation>,
     resources: Vec<ResourceEntry>,
     /// Normalised resource name → index in `resources`.
-    by_resource: HashMap<Box<str>, usize>,
+    by_resource: FxHashMap<Box<str>, usize>,
     /// Canonical (resource, action) → index in `ops`; finds an operation's caches without
     /// normalising its names.
-    by_canonical: HashMap<(&'static str, &'static str), usize>,
+    by_canonical: FxHashMap<(&'static str, &'static str), usize>,
     /// The models' texts as given, parsed on first use: listing or finding actions does not
     /// pay for parsing a megabyte of schemas (it is most of a pulled spec's start-up).
     model_texts: Vec<Box<str>>,
@@ -47,7 +47,7 @@ pub struct ResourceEntry {
     key: Box<str>,
     actions: Vec<&'static dyn Operation>,
     /// Normalised action name → index in `actions`.
-    by_action: HashMap<Box<str>, usize>,
+    by_action: FxHashMap<Box<str>, usize>,
     /// Normalised action names, in `actions` order (for suggestions).
     action_keys: Vec<Box<str>>,
 }
@@ -153,7 +153,7 @@ impl Registry {
         }
 
         let mut resources: Vec<ResourceEntry> = Vec::new();
-        let mut by_resource = HashMap::new();
+        let mut by_resource = FxHashMap::default();
         for (resource_key, action_key, op) in &keyed {
             if resources.last().is_none_or(|r| *r.key != **resource_key) {
                 by_resource.insert(resource_key.clone().into_boxed_str(), resources.len());
@@ -163,7 +163,7 @@ impl Registry {
                     display_name: meta.resource_display,
                     key: resource_key.clone().into_boxed_str(),
                     actions: Vec::new(),
-                    by_action: HashMap::new(),
+                    by_action: FxHashMap::default(),
                     action_keys: Vec::new(),
                 });
             }
