@@ -113,6 +113,23 @@ pub async fn sdk_get_user(registry: &Registry, client: &Client) -> Value {
     }
 }
 
+/// Keeps the calling thread on `cpu` (Linux), so that client and server each have a core of
+/// their own for a whole run: left to the scheduler, on a 2-core machine they sometimes share
+/// one, and a run's figures then move by a fifth. Returns whether it worked (e.g. not on a
+/// machine with fewer CPUs).
+pub fn pin_current_thread(cpu: usize) -> bool {
+    // SAFETY: `set` is a valid, zeroed cpu_set_t; CPU_SET checks `cpu` against its size; pid 0
+    // is the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+            return false;
+        }
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    }
+}
+
 /// CPU time the calling thread has used. The client runtime is one thread, so this is the
 /// client's CPU: not the server thread's, and (unlike wall time) not inflated by other processes.
 pub fn thread_cpu_time() -> Duration {

@@ -127,12 +127,20 @@ pub async fn serve(listener: TcpListener, fixture: Arc<Fixture>) {
 /// Starts the stand-in on its own thread with a one-thread runtime (so it never shares the
 /// client's runtime) on a free loopback port, and returns that address.
 pub fn spawn_thread(fixture: Arc<Fixture>) -> SocketAddr {
+    spawn_thread_on(fixture, None)
+}
+
+/// [`spawn_thread`], with the server thread kept on `cpu` (see [`crate::pin_current_thread`]).
+pub fn spawn_thread_on(fixture: Arc<Fixture>, cpu: Option<usize>) -> SocketAddr {
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     std_listener.set_nonblocking(true).expect("non-blocking");
     let addr = std_listener.local_addr().expect("local addr");
     std::thread::Builder::new()
         .name("bench-server".into())
         .spawn(move || {
+            if let Some(cpu) = cpu {
+                crate::pin_current_thread(cpu);
+            }
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -1,23 +1,27 @@
 //! Whole-run figures a2 and b next to the criterion benches: 10,000 sequential Get User calls
-//! (SDK by name vs bare reqwest) and calls/s at concurrency 64 through one client. Variants run
-//! in alternating rounds, so background load hits them alike; medians of the rounds are printed,
-//! as wall time and as the client thread's CPU time per call (robust to other processes).
+//! (SDK by name vs bare reqwest) and calls/s at concurrency 64 through one client. Variants take
+//! turns in slices of each round, so background load hits them alike; medians of the rounds are
+//! printed, as wall time and as the client thread's CPU time per call (robust to other
+//! processes). Client and server threads are kept on a core each.
 //! `bare_timeouts` is bare reqwest with the SDK's per-request timeouts, to attribute the gap.
 //!
 //! `call_figures [--calls 10000] [--concurrent-calls 20000] [--rounds 7] [--only VARIANT]`
-//! (`--only sdk|bare|bare_timeouts` runs just that variant's concurrent calls, for `perf`).
+//! (`--only sdk|bare|bare_timeouts` runs just that variant's concurrent calls, for `perf`;
+//! `--only-sequential VARIANT` its sequential calls).
 
 use std::future::Future;
 use std::time::Duration;
 
 use serde_json::Value;
-use threecx_benches::server::{spawn_thread, Fixture};
+use threecx_benches::server::{spawn_thread_on, Fixture};
 use threecx_benches::{
-    client_runtime, concurrent, sdk_client, sdk_get_user, sequential, thread_cpu_time, Bare,
-    CONCURRENCY,
+    client_runtime, concurrent, pin_current_thread, sdk_client, sdk_get_user, sequential,
+    thread_cpu_time, Bare, CONCURRENCY,
 };
 
 const VARIANTS: [&str; 3] = ["sdk", "bare", "bare_timeouts"];
+/// Turns per round (see the measuring loop).
+const SLICES: u64 = 10;
 
 #[derive(Default)]
 struct Samples {
@@ -39,12 +43,13 @@ impl Samples {
     }
 }
 
-/// Runs `work` and records its wall time (as it reports it) and the thread's CPU time.
-async fn record(samples: &mut Samples, work: impl Future<Output = Duration>) {
+/// Runs `work` and adds its wall time (as it reports it) and the thread's CPU time to the
+/// round's totals.
+async fn record(totals: &mut (Duration, Duration), work: impl Future<Output = Duration>) {
     let cpu = thread_cpu_time();
     let wall = work.await;
-    samples.cpu.push(thread_cpu_time() - cpu);
-    samples.wall.push(wall);
+    totals.0 += wall;
+    totals.1 += thread_cpu_time() - cpu;
 }
 
 fn main() {
@@ -52,13 +57,14 @@ fn main() {
     let mut concurrent_calls: u64 = 20_000;
     let mut rounds = 7;
     let mut only = None;
+    let mut only_sequential = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
         let bad = || -> ! {
             eprintln!(
                 "usage: call_figures [--calls N] [--concurrent-calls N] [--rounds R] \
-                 [--only sdk|bare|bare_timeouts]"
+                 [--only|--only-sequential sdk|bare|bare_timeouts]"
             );
             std::process::exit(2)
         };
@@ -67,13 +73,23 @@ fn main() {
             "--concurrent-calls" => concurrent_calls = value.parse().unwrap_or_else(|_| bad()),
             "--rounds" => rounds = value.parse().unwrap_or_else(|_| bad()),
             "--only" if VARIANTS.contains(&value.as_str()) => only = Some(value),
+            "--only-sequential" if VARIANTS.contains(&value.as_str()) => {
+                only = Some(value);
+                only_sequential = true;
+            }
             _ => bad(),
         }
     }
 
+    // Whole slices only.
+    calls -= calls % SLICES;
+    concurrent_calls -= concurrent_calls % SLICES;
+
     let fixture = Fixture::new(0);
     let user_bytes = fixture.user_len();
-    let addr = spawn_thread(fixture);
+    // Client (this thread) on CPU 0, server on CPU 1, when the machine has two.
+    let pinned = pin_current_thread(0);
+    let addr = spawn_thread_on(fixture, pinned.then_some(1));
     let registry = threecx_ops::registry();
     let client = sdk_client(addr);
     let bare = Bare::new(addr);
@@ -97,6 +113,12 @@ fn main() {
     });
 
     if let Some(only) = only {
+        if only_sequential {
+            let took = rt.block_on(sequential(calls, || call(&only)));
+            let us = took.as_secs_f64() * 1e6 / calls as f64;
+            println!("{only}_us_per_sequential_call={us:.2}");
+            return;
+        }
         let took = rt.block_on(concurrent(concurrent_calls, || call(&only)));
         let per_s = concurrent_calls as f64 / took.as_secs_f64();
         println!("{only}_calls_per_s={per_s:.0}");
@@ -105,21 +127,38 @@ fn main() {
 
     let mut seq: [Samples; 3] = Default::default();
     let mut con: [Samples; 3] = Default::default();
+    // Each round's calls go in SLICES slices, the variants taking turns slice by slice: the
+    // speed of this shared machine drifts over seconds, and turns of a few tens of
+    // milliseconds let every variant see the same drift.
     for _ in 0..rounds {
+        let mut seq_round = [(Duration::ZERO, Duration::ZERO); 3];
+        let mut con_round = seq_round;
         rt.block_on(async {
-            for (i, v) in VARIANTS.iter().enumerate() {
-                record(&mut seq[i], sequential(calls, || call(v))).await;
+            for _ in 0..SLICES {
+                for (i, v) in VARIANTS.iter().enumerate() {
+                    record(&mut seq_round[i], sequential(calls / SLICES, || call(v))).await;
+                }
             }
-            for (i, v) in VARIANTS.iter().enumerate() {
-                record(&mut con[i], concurrent(concurrent_calls, || call(v))).await;
+            for _ in 0..SLICES {
+                for (i, v) in VARIANTS.iter().enumerate() {
+                    let n = concurrent_calls / SLICES;
+                    record(&mut con_round[i], concurrent(n, || call(v))).await;
+                }
             }
         });
+        for i in 0..VARIANTS.len() {
+            seq[i].wall.push(seq_round[i].0);
+            seq[i].cpu.push(seq_round[i].1);
+            con[i].wall.push(con_round[i].0);
+            con[i].cpu.push(con_round[i].1);
+        }
     }
     assert_eq!(client.token_fetches(), 1, "one token for the whole run");
 
     let us_per_call = |d: Duration, n: u64| d.as_secs_f64() * 1e6 / n as f64;
     println!("user_bytes={user_bytes}");
     println!("rounds={rounds}");
+    println!("pinned={}", u8::from(pinned));
     println!("seq_calls={calls}");
     println!("concurrency={CONCURRENCY}");
     println!("con_calls={concurrent_calls}");
