@@ -194,11 +194,11 @@ pub enum Command {
     Profiles(ProfilesArgs),
 
     /// Save the PBX's configuration as one sorted JSON file per resource, for diffing in git
-    #[command(after_help = crate::commands::SNAPSHOT_HELP)]
+    #[command(after_help = crate::snapshot::help::SNAPSHOT_HELP)]
     Snapshot(SnapshotArgs),
 
     /// Compare two snapshots (or a snapshot and the live PBX): entities added, removed, changed
-    #[command(after_help = crate::commands::DIFF_HELP)]
+    #[command(after_help = crate::snapshot::help::DIFF_HELP)]
     Diff(DiffArgs),
 }
 

@@ -75,8 +75,10 @@ use tokio::net::TcpListener;
 
 use crate::audit::{self, AuditContext, AuditLog};
 use crate::{catalog, openapi, preview, ServeError};
+use files::{download_response, stream_download};
 
 mod connections;
+mod files;
 mod keys;
 
 pub use connections::{
@@ -381,7 +383,9 @@ async fn call_action(
         return stream_all(call, client, page_size).await;
     }
     if call.response_kind() == Some(threecx_core::ResponseKind::Download) {
-        return stream_download(call, client).await;
+        return stream_download(call, client)
+            .await
+            .unwrap_or_else(|e| error_response(&e));
     }
     let who = AuditContext {
         front_end: "gateway",
@@ -476,84 +480,6 @@ async fn stream_all(call: PreparedCall<'_>, client: &Client, page_size: u32) -> 
         Body::from_stream(lines),
     )
         .into_response()
-}
-
-/// A file relayed as it arrives from the PBX (a backup or recording of any size in constant
-/// memory): the PBX's error comes before the first byte, as JSON; a failure later cuts the body.
-async fn stream_download(call: PreparedCall<'_>, client: &Client) -> Response {
-    let download = match call.download(client).await {
-        Ok(d) => d,
-        Err(e) => return error_response(&e),
-    };
-    let headers = file_headers(&download.content_type, download.file_name.as_deref());
-    let chunks = futures_util::stream::unfold(Some(download), |state| async move {
-        let mut download = state?;
-        match download.next_chunk().await {
-            Ok(Some(chunk)) => Some((Ok::<_, Error>(chunk), Some(download))),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "download from the PBX broke off; cutting the answer");
-                Some((Err(e), None))
-            }
-        }
-    });
-    (headers, Body::from_stream(chunks)).into_response()
-}
-
-/// `Content-Type`, `Content-Disposition` (a safe file name) and `nosniff` of a file answer.
-fn file_headers(
-    content_type: &str,
-    file_name: Option<&str>,
-) -> [(header::HeaderName, HeaderValue); 3] {
-    let content_type = HeaderValue::from_str(content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    let name = file_name
-        .map(safe_file_name)
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "download".to_owned());
-    let disposition = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{name}\"; filename*=UTF-8''{}",
-        percent_encode(&name)
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    [
-        (header::CONTENT_TYPE, content_type),
-        (header::CONTENT_DISPOSITION, disposition),
-        (
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ),
-    ]
-}
-
-fn download_response(d: threecx_core::Download) -> Response {
-    (
-        file_headers(&d.content_type, d.file_name.as_deref()),
-        d.bytes,
-    )
-        .into_response()
-}
-
-/// A file name safe inside a quoted header parameter: no path, quotes or control characters.
-fn safe_file_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    base.chars()
-        .map(|c| {
-            if c.is_control() || c == '"' || !c.is_ascii() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
-
-fn percent_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -671,13 +597,6 @@ mod tests {
         assert!(parse_body(b"[1]").is_err());
         assert!(parse_body(br#"{"input": 5}"#).is_err());
         assert!(parse_body(b"{nope").is_err());
-    }
-
-    #[test]
-    fn file_names_are_made_safe() {
-        assert_eq!(safe_file_name("../../etc/pa\"ss\nwd"), "pa_ss_wd");
-        assert_eq!(safe_file_name("calls 2024.csv"), "calls 2024.csv");
-        assert_eq!(percent_encode("calls 2024.csv"), "calls%202024.csv");
     }
 
     #[test]

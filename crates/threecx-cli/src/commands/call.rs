@@ -24,10 +24,8 @@ use crate::output::{
 
 mod retention;
 
+/// The call on one PBX (a fleet's goes through `fleet::call`).
 pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
-    if let Some(profiles) = super::fleet::selected(global)? {
-        return super::fleet::call(global, args, &profiles);
-    }
     let conn = Connection::resolve(global)?;
     // The PBX's own actions when its spec was pulled; nothing is sent for an unknown one.
     let active = crate::spec_choice::active(global, Some(&conn))?;

@@ -18,8 +18,6 @@ mod spec;
 
 use threecx_ops::registry_api::Operation;
 
-pub use snapshot::{DIFF_HELP, SNAPSHOT_HELP};
-
 use crate::cli::{Cli, Command};
 use crate::exit::CliResult;
 
@@ -27,7 +25,11 @@ pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::List(args) => list::run(&cli.global, &args),
         Command::Describe(args) => describe::run(&cli.global, &args),
-        Command::Call(args) => call::run(&cli.global, &args),
+        // One PBX, or each of a fleet's.
+        Command::Call(args) => match fleet::selected(&cli.global)? {
+            Some(profiles) => fleet::call(&cli.global, &args, &profiles),
+            None => call::run(&cli.global, &args),
+        },
         Command::Config(args) => config::run(&cli.global, &args),
         Command::Completions(args) => completions::run(&args),
         Command::Sandbox(args) => sandbox::run(&cli.global, &args),

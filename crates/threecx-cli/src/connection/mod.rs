@@ -138,21 +138,7 @@ impl Connection {
                 .env(ENV_CLIENT_ID, String::from)
                 .profile(|p, _| nonblank(&p.client_id)),
         );
-        let secret = places.find(
-            Definition::new()
-                .flag(
-                    "--secret-file",
-                    args.secret_file.clone().map(SecretAt::File),
-                )
-                .env(ENV_CLIENT_SECRET, |s| SecretAt::Inline(s.into()))
-                .profile(|p, base| {
-                    let inline = p.client_secret.as_ref().filter(|s| !s.is_empty());
-                    match inline {
-                        Some(s) => Some(SecretAt::Inline(s.clone().into())),
-                        None => p.secret_file.as_ref().map(|f| SecretAt::File(base.join(f))),
-                    }
-                }),
-        );
+        let secret = places.find(secret_definition(args));
         let ca_cert = places.find(
             Definition::new()
                 .flag("--ca-cert", args.ca_cert.clone())
@@ -171,25 +157,7 @@ impl Connection {
                 .env(ENV_TOKEN_CACHE, |dir| Some(PathBuf::from(dir))),
             default_token_cache_dir,
         );
-        let audit_log = places.find_or(
-            Definition::new()
-                .flag(
-                    if args.no_audit_log {
-                        "--no-audit-log"
-                    } else {
-                        "--audit-log"
-                    },
-                    // --no-audit-log: no file.
-                    match (&args.audit_log, args.no_audit_log) {
-                        (_, true) => Some(None),
-                        (Some(file), false) => Some(Some(file.clone())),
-                        (None, false) => None,
-                    },
-                )
-                .env(ENV_AUDIT_LOG, |file| Some(PathBuf::from(file)))
-                .profile(|p, base| p.audit_log.as_ref().map(|f| Some(base.join(f)))),
-            default_audit_log,
-        );
+        let audit_log = places.find_or(audit_log_definition(args), default_audit_log);
 
         Ok(Connection {
             config_file: file.path,
@@ -427,6 +395,43 @@ fn default_token_cache_dir() -> Option<PathBuf> {
 /// `None` when the platform has no data folder (no home directory).
 fn default_audit_log() -> Option<PathBuf> {
     dirs::data_dir().map(|dir| dir.join("threecx").join("audit.jsonl"))
+}
+
+/// The client secret: `--secret-file`, the environment, or the profile's secret or file.
+fn secret_definition(args: &GlobalArgs) -> Definition<SecretAt> {
+    Definition::new()
+        .flag(
+            "--secret-file",
+            args.secret_file.clone().map(SecretAt::File),
+        )
+        .env(ENV_CLIENT_SECRET, |s| SecretAt::Inline(s.into()))
+        .profile(|p, base| {
+            let inline = p.client_secret.as_ref().filter(|s| !s.is_empty());
+            match inline {
+                Some(s) => Some(SecretAt::Inline(s.clone().into())),
+                None => p.secret_file.as_ref().map(|f| SecretAt::File(base.join(f))),
+            }
+        })
+}
+
+/// The audit log file, or none (`--no-audit-log`).
+fn audit_log_definition(args: &GlobalArgs) -> Definition<Option<PathBuf>> {
+    Definition::new()
+        .flag(
+            if args.no_audit_log {
+                "--no-audit-log"
+            } else {
+                "--audit-log"
+            },
+            // --no-audit-log: no file.
+            match (&args.audit_log, args.no_audit_log) {
+                (_, true) => Some(None),
+                (Some(file), false) => Some(Some(file.clone())),
+                (None, false) => None,
+            },
+        )
+        .env(ENV_AUDIT_LOG, |file| Some(PathBuf::from(file)))
+        .profile(|p, base| p.audit_log.as_ref().map(|f| Some(base.join(f))))
 }
 
 #[cfg(test)]

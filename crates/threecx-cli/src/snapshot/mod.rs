@@ -9,6 +9,7 @@
 
 pub mod compare;
 pub mod folder;
+pub mod help;
 pub mod read;
 pub mod rules;
 
