@@ -8,7 +8,7 @@ use serde_json::Value;
 use threecx_test_support::spec::spec_path;
 
 use crate::spec::{sandbox_of, variant_sandbox};
-use crate::support::{threecx, TestPbx, SECRET};
+use crate::support::{threecx, Run, TestPbx, SECRET};
 
 /// A config file with one profile per `(name, sandbox)`.
 fn profiles_file(dir: &Path, pbxs: &[(&str, &TestPbx)]) -> PathBuf {
@@ -151,7 +151,38 @@ fn a_fleet_call_tags_each_pbxs_lines_and_survives_a_pbx_that_is_down() {
     assert_eq!(listed[1]["url"], b.handle.url());
 
     // Confirmed: sent to each PBX once, with one "now" for all, each recorded in the audit log.
-    let audit = dir.path().join("audit.jsonl");
+    confirmed_purge_reaches_each_pbx_once(&cli, dir.path(), [&a, &b, &c]);
+
+    // b stops: its line is an error, the others still answer; exit 7.
+    drop(b);
+    let one_down = cli(&list);
+    one_down.assert_code(7);
+    let by_profile = lines_by_profile(&one_down.stdout);
+    assert_eq!(by_profile["b"].len(), 1);
+    assert_eq!(by_profile["b"][0]["error"]["exit_code"], 5, "{one_down:?}");
+    assert_eq!(by_profile["a"].len() as u64, a.handle.counts().users);
+    assert_eq!(by_profile["c"].len() as u64, c.handle.counts().users);
+    assert!(
+        one_down.stderr.contains("3 PBXs, 2 ok, 1 failed"),
+        "{one_down:?}"
+    );
+
+    let check = cli(&["profiles", "check", "--output", "json"]);
+    check.assert_code(7);
+    let rows = check.json();
+    assert_eq!(rows[0]["authenticated"], true);
+    assert_eq!(rows[0]["version"], "20.0.10");
+    assert!(rows[1]["error"].is_string(), "{check:?}");
+}
+
+/// A confirmed fleet purge of chats older than `now-90d` (`cli` runs threecx on the fleet's
+/// config file): sent to each PBX once, with one "now" for all, each in the audit log in `dir`.
+fn confirmed_purge_reaches_each_pbx_once(
+    cli: &dyn Fn(&[&str]) -> Run,
+    dir: &Path,
+    pbxs: [&TestPbx; 3],
+) {
+    let audit = dir.join("audit.jsonl");
     let audit_arg = audit.display().to_string();
     let input = r#"{"period":{"Start":null,"Stop":"now-90d"}}"#;
     let purged = cli(&[
@@ -177,34 +208,13 @@ fn a_fleet_call_tags_each_pbxs_lines_and_survives_a_pbx_that_is_down() {
         .map(|l| l["input"]["period"]["Stop"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(stops.len(), 1, "one resolved Stop for the fleet: {stops:?}");
-    for pbx in [&a, &b, &c] {
+    for pbx in pbxs {
         assert_eq!(pbx.handle.count("POST", "/xapi/v1/PurgeChats"), 1);
         assert!(
             lines.iter().any(|l| l["pbx"] == pbx.handle.url()),
             "{lines:?}"
         );
     }
-
-    // b stops: its line is an error, the others still answer; exit 7.
-    drop(b);
-    let one_down = cli(&list);
-    one_down.assert_code(7);
-    let by_profile = lines_by_profile(&one_down.stdout);
-    assert_eq!(by_profile["b"].len(), 1);
-    assert_eq!(by_profile["b"][0]["error"]["exit_code"], 5, "{one_down:?}");
-    assert_eq!(by_profile["a"].len() as u64, a.handle.counts().users);
-    assert_eq!(by_profile["c"].len() as u64, c.handle.counts().users);
-    assert!(
-        one_down.stderr.contains("3 PBXs, 2 ok, 1 failed"),
-        "{one_down:?}"
-    );
-
-    let check = cli(&["profiles", "check", "--output", "json"]);
-    check.assert_code(7);
-    let rows = check.json();
-    assert_eq!(rows[0]["authenticated"], true);
-    assert_eq!(rows[0]["version"], "20.0.10");
-    assert!(rows[1]["error"].is_string(), "{check:?}");
 }
 
 #[test]

@@ -266,8 +266,46 @@ fn retention_audit_log_records_cli_gateway_and_mcp_purges() {
     cli.assert_code(0);
 
     // 2. The gateway.
+    let gateway_preview = purge_through_the_gateway(&pbx, audit_arg);
+
+    // 3. MCP.
+    let mcp_preview = purge_through_mcp(&pbx, audit_arg);
+
+    let records = audit_lines(&audit);
+    assert_eq!(records.len(), 3, "{records:#?}");
+    let fronts: Vec<&str> = records
+        .iter()
+        .map(|r| r["front_end"].as_str().unwrap())
+        .collect();
+    assert_eq!(fronts, ["cli", "gateway", "mcp"]);
+    for r in &records {
+        assert_a_full_record(&pbx, r);
+    }
+    assert_eq!(records[0]["action"], "PurgeCalls");
+    assert_eq!(records[1]["action"], "PurgeChats");
+    assert_eq!(records[1]["preview_count"], gateway_preview);
+    assert_eq!(records[2]["preview_count"], mcp_preview);
+    assert_eq!(records[0]["api_key"], Value::Null);
+    assert_eq!(records[2]["api_key"], Value::Null);
+    let fingerprint = records[1]["api_key"].as_str().unwrap();
+    assert!(
+        fingerprint.starts_with("sha256:") && fingerprint.len() == 19,
+        "{fingerprint}"
+    );
+
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert!(!text.contains(SECRET), "the client secret in the audit log");
+    assert!(!text.contains(GATEWAY_KEY), "the API key in the audit log");
+    for token in pbx.handle.issued_tokens() {
+        assert!(!text.contains(&token), "a token in the audit log");
+    }
+    println!("audit log, 3 lines:\n{text}");
+}
+
+/// A Purge Chats sent through `threecx serve` with `--audit-log`; its preview's count.
+fn purge_through_the_gateway(pbx: &TestPbx, audit_arg: &str) -> u64 {
     let mut gateway = spawn(
-        &pbx,
+        pbx,
         &["serve", "--listen", "127.0.0.1:0", "--audit-log", audit_arg],
     );
     let gateway_log = drain_stderr(&mut gateway);
@@ -283,10 +321,13 @@ fn retention_audit_log_records_cli_gateway_and_mcp_purges() {
     assert_eq!(status, 200, "{answer}");
     let gateway_preview = answer["preview"]["count"].as_u64().expect("a preview");
     assert!(interrupt(&mut gateway).success());
-    assert_no_secret(&pbx, "the gateway's log", &gateway_log.join().unwrap());
+    assert_no_secret(pbx, "the gateway's log", &gateway_log.join().unwrap());
+    gateway_preview
+}
 
-    // 3. MCP.
-    let mut mcp = spawn(&pbx, &["mcp", "--audit-log", audit_arg]);
+/// A Purge Calls sent through `threecx mcp` with `--audit-log`; its preview's count.
+fn purge_through_mcp(pbx: &TestPbx, audit_arg: &str) -> u64 {
+    let mut mcp = spawn(pbx, &["mcp", "--audit-log", audit_arg]);
     let mcp_log = drain_stderr(&mut mcp);
     let mut stdin = mcp.stdin.take().unwrap();
     let out = lines(mcp.stdout.take().unwrap());
@@ -324,61 +365,37 @@ fn retention_audit_log_records_cli_gateway_and_mcp_purges() {
         .expect("a preview");
     drop(stdin);
     assert!(mcp.wait().unwrap().success());
-    assert_no_secret(&pbx, "the MCP server's log", &mcp_log.join().unwrap());
+    assert_no_secret(pbx, "the MCP server's log", &mcp_log.join().unwrap());
+    mcp_preview
+}
 
-    let records = audit_lines(&audit);
-    assert_eq!(records.len(), 3, "{records:#?}");
-    let fronts: Vec<&str> = records
-        .iter()
-        .map(|r| r["front_end"].as_str().unwrap())
-        .collect();
-    assert_eq!(fronts, ["cli", "gateway", "mcp"]);
-    for r in &records {
-        for field in [
-            "time",
-            "pbx",
-            "client_id",
-            "resource",
-            "action",
-            "input",
-            "preview_count",
-            "outcome",
-            "status",
-            "duration_ms",
-            "api_key",
-        ] {
-            assert!(r.get(field).is_some(), "{field} missing: {r}");
-        }
-        assert_eq!(r["pbx"], pbx.handle.url().trim_end_matches('/'));
-        assert_eq!(r["client_id"], pbx.handle.client_id());
-        assert_eq!(r["resource"], "PurgeSettings");
-        assert_eq!((&r["outcome"], &r["status"]), (&json!("ok"), &json!(204)));
-        let time = r["time"].as_str().unwrap();
-        assert!(threecx_sandbox::time::parse(time).is_some() && time.ends_with('Z'));
-        assert!(r["duration_ms"].is_u64());
-        // Relative times as resolved: a real date-time.
-        let stop = r["input"]["period"]["Stop"].as_str().unwrap();
-        assert!(threecx_sandbox::time::parse(stop).is_some(), "{stop}");
+/// Every field of an audit record is there, with the values of a purge on `pbx`.
+fn assert_a_full_record(pbx: &TestPbx, r: &Value) {
+    for field in [
+        "time",
+        "pbx",
+        "client_id",
+        "resource",
+        "action",
+        "input",
+        "preview_count",
+        "outcome",
+        "status",
+        "duration_ms",
+        "api_key",
+    ] {
+        assert!(r.get(field).is_some(), "{field} missing: {r}");
     }
-    assert_eq!(records[0]["action"], "PurgeCalls");
-    assert_eq!(records[1]["action"], "PurgeChats");
-    assert_eq!(records[1]["preview_count"], gateway_preview);
-    assert_eq!(records[2]["preview_count"], mcp_preview);
-    assert_eq!(records[0]["api_key"], Value::Null);
-    assert_eq!(records[2]["api_key"], Value::Null);
-    let fingerprint = records[1]["api_key"].as_str().unwrap();
-    assert!(
-        fingerprint.starts_with("sha256:") && fingerprint.len() == 19,
-        "{fingerprint}"
-    );
-
-    let text = std::fs::read_to_string(&audit).unwrap();
-    assert!(!text.contains(SECRET), "the client secret in the audit log");
-    assert!(!text.contains(GATEWAY_KEY), "the API key in the audit log");
-    for token in pbx.handle.issued_tokens() {
-        assert!(!text.contains(&token), "a token in the audit log");
-    }
-    println!("audit log, 3 lines:\n{text}");
+    assert_eq!(r["pbx"], pbx.handle.url().trim_end_matches('/'));
+    assert_eq!(r["client_id"], pbx.handle.client_id());
+    assert_eq!(r["resource"], "PurgeSettings");
+    assert_eq!((&r["outcome"], &r["status"]), (&json!("ok"), &json!(204)));
+    let time = r["time"].as_str().unwrap();
+    assert!(threecx_sandbox::time::parse(time).is_some() && time.ends_with('Z'));
+    assert!(r["duration_ms"].is_u64());
+    // Relative times as resolved: a real date-time.
+    let stop = r["input"]["period"]["Stop"].as_str().unwrap();
+    assert!(threecx_sandbox::time::parse(stop).is_some(), "{stop}");
 }
 
 /// 8 processes purging at once, K calls each, into one audit log: 8×K lines, each valid JSON.

@@ -8,6 +8,7 @@ use threecx_gateway::gateway::GatewayState;
 use threecx_gateway::mcp::{McpOptions, McpServer};
 use threecx_gateway::rmcp::model::CallToolRequestParams;
 use threecx_gateway::rmcp::ServiceExt;
+use threecx_sandbox::SandboxHandle;
 use threecx_test_support::sandbox::sandbox_client;
 
 use crate::support::{self, Gateway, KEY};
@@ -66,29 +67,7 @@ async fn audit_lines_for_sent_destructive_calls_of_the_gateway_and_mcp() {
 
     // A per-action MCP tool, confirmed.
     let calls_before = pbx.counts().call_history;
-    let server = McpServer::new(
-        sandbox_client(&pbx),
-        McpOptions {
-            resources: Some(vec!["Purge Settings".into()]),
-        },
-    )
-    .unwrap()
-    .audit_log(log.clone());
-    let (server_io, client_io) = tokio::io::duplex(64 * 1024);
-    tokio::spawn(async move {
-        let running = server.serve(server_io).await.expect("server handshake");
-        let _ = running.waiting().await;
-    });
-    let client = ().serve(client_io).await.expect("client handshake");
-    let arguments = json!({"period": {"All": true}, "confirm": true});
-    let done = client
-        .call_tool(
-            CallToolRequestParams::new("purge_settings__purge_calls")
-                .with_arguments(arguments.as_object().unwrap().clone()),
-        )
-        .await
-        .unwrap();
-    assert_eq!(done.is_error, Some(false), "{done:?}");
+    purge_calls_through_an_mcp_tool(&pbx, &log).await;
     assert_eq!(pbx.counts().call_history, 0);
 
     let records = lines(&log);
@@ -126,4 +105,31 @@ async fn audit_lines_for_sent_destructive_calls_of_the_gateway_and_mcp() {
     for token in pbx.issued_tokens() {
         assert!(!text.contains(&token));
     }
+}
+
+/// Purge Calls (all of them) through its own MCP tool, confirmed, on a server with `log`.
+async fn purge_calls_through_an_mcp_tool(pbx: &SandboxHandle, log: &AuditLog) {
+    let server = McpServer::new(
+        sandbox_client(pbx),
+        McpOptions {
+            resources: Some(vec!["Purge Settings".into()]),
+        },
+    )
+    .unwrap()
+    .audit_log(log.clone());
+    let (server_io, client_io) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        let running = server.serve(server_io).await.expect("server handshake");
+        let _ = running.waiting().await;
+    });
+    let client = ().serve(client_io).await.expect("client handshake");
+    let arguments = json!({"period": {"All": true}, "confirm": true});
+    let done = client
+        .call_tool(
+            CallToolRequestParams::new("purge_settings__purge_calls")
+                .with_arguments(arguments.as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.is_error, Some(false), "{done:?}");
 }

@@ -52,12 +52,24 @@ async fn record(totals: &mut (Duration, Duration), work: impl Future<Output = Du
     totals.1 += thread_cpu_time() - cpu;
 }
 
-fn main() {
-    let mut calls: u64 = 10_000;
-    let mut concurrent_calls: u64 = 20_000;
-    let mut rounds = 7;
-    let mut only = None;
-    let mut only_sequential = false;
+/// The command line.
+struct Args {
+    calls: u64,
+    concurrent_calls: u64,
+    rounds: usize,
+    /// Just this variant's calls (concurrent, or sequential with `only_sequential`).
+    only: Option<String>,
+    only_sequential: bool,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        calls: 10_000,
+        concurrent_calls: 20_000,
+        rounds: 7,
+        only: None,
+        only_sequential: false,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
@@ -69,21 +81,31 @@ fn main() {
             std::process::exit(2)
         };
         match flag.as_str() {
-            "--calls" => calls = value.parse().unwrap_or_else(|_| bad()),
-            "--concurrent-calls" => concurrent_calls = value.parse().unwrap_or_else(|_| bad()),
-            "--rounds" => rounds = value.parse().unwrap_or_else(|_| bad()),
-            "--only" if VARIANTS.contains(&value.as_str()) => only = Some(value),
+            "--calls" => a.calls = value.parse().unwrap_or_else(|_| bad()),
+            "--concurrent-calls" => a.concurrent_calls = value.parse().unwrap_or_else(|_| bad()),
+            "--rounds" => a.rounds = value.parse().unwrap_or_else(|_| bad()),
+            "--only" if VARIANTS.contains(&value.as_str()) => a.only = Some(value),
             "--only-sequential" if VARIANTS.contains(&value.as_str()) => {
-                only = Some(value);
-                only_sequential = true;
+                a.only = Some(value);
+                a.only_sequential = true;
             }
             _ => bad(),
         }
     }
-
     // Whole slices only.
-    calls -= calls % SLICES;
-    concurrent_calls -= concurrent_calls % SLICES;
+    a.calls -= a.calls % SLICES;
+    a.concurrent_calls -= a.concurrent_calls % SLICES;
+    a
+}
+
+fn main() {
+    let Args {
+        calls,
+        concurrent_calls,
+        rounds,
+        only,
+        only_sequential,
+    } = parse_args();
 
     let fixture = Fixture::new(0);
     let user_bytes = fixture.user_len();
@@ -155,10 +177,15 @@ fn main() {
     }
     assert_eq!(client.token_fetches(), 1, "one token for the whole run");
 
-    let us_per_call = |d: Duration, n: u64| d.as_secs_f64() * 1e6 / n as f64;
     println!("user_bytes={user_bytes}");
     println!("rounds={rounds}");
     println!("pinned={}", u8::from(pinned));
+    print_figures(&seq, &con, calls, concurrent_calls);
+}
+
+/// Medians per variant and the SDK-to-bare ratios, as `key=value` lines.
+fn print_figures(seq: &[Samples; 3], con: &[Samples; 3], calls: u64, concurrent_calls: u64) {
+    let us_per_call = |d: Duration, n: u64| d.as_secs_f64() * 1e6 / n as f64;
     println!("seq_calls={calls}");
     println!("concurrency={CONCURRENCY}");
     println!("con_calls={concurrent_calls}");
