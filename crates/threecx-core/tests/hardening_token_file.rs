@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::logs::capture_logs;
 use common::*;
 use serde_json::json;
 use threecx_core::Error;
@@ -180,43 +181,6 @@ async fn planted_backoff_records_wait_at_most_the_configured_maximum() {
 // ---------------------------------------------------------------------------------------------
 // The token cache folder and its lock (item 16)
 
-/// Log lines written while the guard lives (this thread's default subscriber).
-#[derive(Clone, Default)]
-struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
-
-fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
-    let logs = Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    (logs, tracing::subscriber::set_default(subscriber))
-}
-
 #[cfg(unix)]
 #[tokio::test]
 async fn a_token_cache_folder_others_can_write_to_is_tightened_or_refused() {
@@ -227,7 +191,7 @@ async fn a_token_cache_folder_others_can_write_to_is_tightened_or_refused() {
     };
     let server = pbx_answering_every_get(TOKEN, 2).await;
     let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
-    let (logs, _guard) = capture_logs();
+    let (logs, _guard) = capture_logs(tracing::Level::WARN);
 
     // Our own folder, writable by everyone: its write bits for others are removed, and the
     // token is cached there as usual.
@@ -278,7 +242,7 @@ async fn a_token_cache_lock_held_by_a_stuck_process_delays_a_call_by_seconds_not
     fs4::FileExt::try_lock(&stuck).unwrap();
     // The next process cannot read the file's token without the lock: it waits, gives up and
     // fetches a token of its own, kept in memory.
-    let (logs, _guard) = capture_logs();
+    let (logs, _guard) = capture_logs(tracing::Level::WARN);
     let client = process(&server, "lock-stuck", dir.path(), |b| b);
     let started = std::time::Instant::now();
     let call = tokio::time::timeout(std::time::Duration::from_secs(15), client.execute(&req));

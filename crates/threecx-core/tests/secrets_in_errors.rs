@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 
+use common::logs::capture_logs;
 use common::*;
 use serde_json::json;
 use threecx_core::{Client, Config, Error};
@@ -20,27 +19,6 @@ use wiremock::{Mock, ResponseTemplate};
 fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
-}
-
-/// A `MakeWriter` collecting log output in memory.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
 }
 
 /// Every kind of failure, with a server that echoes the secret and the token back: none of it
@@ -147,13 +125,7 @@ async fn nobody_listening() -> Error {
 
 #[tokio::test]
 async fn secrets_never_show() {
-    let logs = Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs(tracing::Level::TRACE);
 
     let mut errors: Vec<Error> = Vec::new();
 
@@ -164,7 +136,7 @@ async fn secrets_never_show() {
     for err in &errors {
         assert_no_secrets(err);
     }
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     assert!(logs.contains("PBX answered"), "no logs captured: {logs}");
     assert_no_secrets_in(&logs);
 }

@@ -1,6 +1,7 @@
 //! Shared helpers of the transport tests. All traffic goes to wiremock servers on 127.0.0.1.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod logs;
 pub mod raw;
 
 use std::fmt::{Debug, Display};
