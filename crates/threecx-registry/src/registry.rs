@@ -20,9 +20,9 @@ pub struct Registry {
     resources: Vec<ResourceEntry>,
     /// Normalised resource name → index in `resources`.
     by_resource: FxHashMap<Box<str>, usize>,
-    /// Canonical (resource, action) → index in `ops`; finds an operation's caches without
-    /// normalising its names.
-    by_canonical: FxHashMap<(&'static str, &'static str), usize>,
+    /// Canonical and display (resource, action) names as written → index in `ops`: finds an
+    /// operation's caches, and a by-name call spelled the usual way, without normalising names.
+    by_name: FxHashMap<(&'static str, &'static str), usize>,
     /// The models' texts as given, parsed on first use: listing or finding actions does not
     /// pay for parsing a megabyte of schemas (it is most of a pulled spec's start-up).
     model_texts: Vec<Box<str>>,
@@ -176,18 +176,30 @@ impl Registry {
         }
 
         let ops: Vec<&'static dyn Operation> = keyed.iter().map(|(_, _, op)| *op).collect();
-        let by_canonical = ops
+        let mut by_name: FxHashMap<_, _> = ops
             .iter()
             .enumerate()
             .map(|(i, op)| (canonical(*op), i))
             .collect();
+        // Display names too, where they normalise to the operation's own names (as generated
+        // ones do): then a hit here is exactly what the normalised lookup would find.
+        for (i, (resource_key, action_key, op)) in keyed.iter().enumerate() {
+            let meta = op.meta();
+            if normalize(meta.resource_display) == *resource_key
+                && normalize(meta.action_display) == *action_key
+            {
+                by_name
+                    .entry((meta.resource_display, meta.action_display))
+                    .or_insert(i);
+            }
+        }
         let caches = ops.iter().map(|_| OpCache::default()).collect();
 
         Ok(Registry {
             ops,
             resources,
             by_resource,
-            by_canonical,
+            by_name,
             model_texts: models.into_iter().map(Box::from).collect(),
             models: OnceLock::new(),
             caches,
@@ -238,12 +250,17 @@ impl Registry {
     /// The operation with the given resource and action names, in any spelling; unknown names
     /// give [`Error::UnknownName`] with the closest display names as suggestions.
     pub fn find(&self, resource: &str, action: &str) -> Result<&'static dyn Operation, Error> {
+        // Names as the schemas write them need no normalising (a by-name call's usual case).
+        let by_name: &FxHashMap<(&str, &str), usize> = &self.by_name;
+        if let Some(&i) = by_name.get(&(resource, action)) {
+            return Ok(self.ops[i]);
+        }
         self.find_resource(resource)?.find(action)
     }
 
     /// Position of `op` in this registry, when it is the registered operation itself.
     fn index_of(&self, op: &dyn Operation) -> Option<usize> {
-        let i = *self.by_canonical.get(&canonical(op))?;
+        let i = *self.by_name.get(&canonical(op))?;
         std::ptr::addr_eq(
             self.ops[i] as *const dyn Operation,
             op as *const dyn Operation,
@@ -440,6 +457,45 @@ mod tests {
             assert!(std::ptr::addr_eq(op, &PURGE_CHATS as &dyn Operation));
         }
         assert_eq!(r.find_resource("users").unwrap().name(), "Users");
+    }
+
+    #[test]
+    fn names_as_written_find_what_normalised_names_find() {
+        let r = testing::registry();
+        for &op in r.actions() {
+            let m = op.meta();
+            for (resource, action) in [
+                (m.resource, m.action),
+                (m.resource_display, m.action_display),
+            ] {
+                let found = r.find(resource, action).unwrap();
+                assert!(std::ptr::addr_eq(found, op), "{resource}/{action}");
+                let normalised = r.find(&normalize(resource), &normalize(action)).unwrap();
+                assert!(std::ptr::addr_eq(normalised, op), "{resource}/{action}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_display_name_that_is_another_name_is_no_shortcut() {
+        // An extension whose display name does not normalise to its action name: that display
+        // name finds nothing, by any spelling, as before names written as-is were looked up.
+        static ODD: crate::HttpAction = crate::HttpAction {
+            meta: crate::ActionMeta {
+                action: "Shred",
+                action_display: "Purge Chats Later",
+                ..PURGE_CHATS.meta
+            },
+            template: PURGE_CHATS.template,
+            input_schema: "{}",
+            output_schema: "{}",
+        };
+        let r = Registry::from_operations([&PURGE_CHATS as &dyn Operation, &ODD], []).unwrap();
+        assert!(r.find("Purge Settings", "Purge Chats Later").is_err());
+        let shred = r.find("Purge Settings", "Shred").unwrap();
+        assert!(std::ptr::addr_eq(shred, &ODD as &dyn Operation));
+        let chats = r.find("Purge Settings", "Purge Chats").unwrap();
+        assert!(std::ptr::addr_eq(chats, &PURGE_CHATS as &dyn Operation));
     }
 
     #[test]
