@@ -434,7 +434,8 @@ impl Client {
             }
         };
         let request = out.request(token, limit);
-        let started = Instant::now();
+        // Read the clock for the log line only when it is written.
+        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
         let mut response = self.inner.http.execute(request).await.map_err(timed_out)?;
         let status = response.status();
         // Error answers are read only up to an excerpt; successful ones up to a cap, so that a
@@ -464,7 +465,7 @@ impl Client {
             path = %req.path_and_query,
             status = status.as_u16(),
             bytes = body.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = started.map_or(0, |t| t.elapsed().as_millis() as u64),
             "PBX answered"
         );
         Ok(Answer {

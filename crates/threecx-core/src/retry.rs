@@ -11,7 +11,7 @@
 //! three-line formula: `backon` only adds jitter on top of the exponential and `backoff` is no
 //! longer maintained, so neither fits better than these lines.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
@@ -137,10 +137,14 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
 /// A token bucket of retries, shared by one client and its clones: it starts with `floor`
 /// retries and holds at most `max(floor, 1)`; each retry takes one, each successful call gives
 /// back `ratio`. A PBX that is down drains it, and then every call makes one attempt only.
+///
+/// Atomic, not locked: every successful call credits it, from every task of a client, and a
+/// full bucket (the usual state) is then only read, so calls on different threads do not take
+/// turns at a lock or pass its cache line back and forth.
 #[derive(Debug)]
 pub(crate) struct RetryBudget {
     /// In thousandths of a retry, so that 5 × 0.2 is exactly one.
-    balance: Mutex<u64>,
+    balance: AtomicU64,
     ratio: u64,
     capacity: u64,
 }
@@ -151,7 +155,7 @@ const ONE: u64 = 1000;
 impl RetryBudget {
     pub(crate) fn new(ratio: f64, floor: u32) -> Self {
         RetryBudget {
-            balance: Mutex::new(u64::from(floor) * ONE),
+            balance: AtomicU64::new(u64::from(floor) * ONE),
             ratio: (ratio.clamp(0.0, 1.0) * ONE as f64).round() as u64,
             capacity: u64::from(floor.max(1)) * ONE,
         }
@@ -159,19 +163,22 @@ impl RetryBudget {
 
     /// Takes one retry from the budget; `false` when it is spent.
     pub(crate) fn try_withdraw(&self) -> bool {
-        let mut balance = self.balance.lock().unwrap_or_else(PoisonError::into_inner);
-        if *balance >= ONE {
-            *balance -= ONE;
-            true
-        } else {
-            false
-        }
+        self.balance
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(ONE))
+            .is_ok()
     }
 
     /// Credits a successful call.
     pub(crate) fn deposit(&self) {
-        let mut balance = self.balance.lock().unwrap_or_else(PoisonError::into_inner);
-        *balance = (*balance + self.ratio).min(self.capacity);
+        if self.balance.load(Ordering::Relaxed) >= self.capacity {
+            return;
+        }
+        // Err only when it is full by now: nothing to add then.
+        let _ = self
+            .balance
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                (b < self.capacity).then(|| (b + self.ratio).min(self.capacity))
+            });
     }
 }
 

@@ -127,11 +127,15 @@ pub(crate) fn decode_response(
         .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let json_type = content_type.map(is_json_type);
+    let media = content_type.map(media_type);
+    let json_type = media.map(is_json_media);
 
     // An HTML page where an API answer was expected is a proxy's error, login or maintenance
     // page (the XAPI never answers HTML), not a file to hand to the caller as the result.
-    if req.response != ResponseKind::Download && content_type.is_some_and(is_html_type) {
+    if req.response != ResponseKind::Download
+        && json_type == Some(false)
+        && media.is_some_and(is_html_media)
+    {
         return Err(Error::Decode {
             what: format!("{} {}", req.method, req.path_and_query),
             message: format!(
@@ -176,14 +180,17 @@ fn media_type(content_type: &str) -> &str {
 }
 
 /// `text/html` or `application/xhtml+xml`, with or without parameters.
-fn is_html_type(content_type: &str) -> bool {
-    let media = media_type(content_type);
+fn is_html_media(media: &str) -> bool {
     media.eq_ignore_ascii_case("text/html") || media.eq_ignore_ascii_case("application/xhtml+xml")
 }
 
 /// `application/json`, `application/json; odata.metadata=minimal`, `application/problem+json`.
 pub(crate) fn is_json_type(content_type: &str) -> bool {
-    let media = media_type(content_type);
+    is_json_media(media_type(content_type))
+}
+
+/// [`is_json_type`] of a media type without parameters.
+fn is_json_media(media: &str) -> bool {
     media.eq_ignore_ascii_case("application/json")
         || media.eq_ignore_ascii_case("text/json")
         || media.len() > 5 && media.as_bytes()[media.len() - 5..].eq_ignore_ascii_case(b"+json")
@@ -530,11 +537,11 @@ mod tests {
         assert!(is_json_type("application/problem+json"));
         assert!(!is_json_type("text/csv"));
         assert!(!is_json_type("application/octet-stream"));
-        assert!(is_html_type("text/html"));
-        assert!(is_html_type("Text/HTML; charset=utf-8"));
-        assert!(is_html_type("application/xhtml+xml"));
-        assert!(!is_html_type("text/csv"));
-        assert!(!is_html_type("application/json"));
+        assert!(is_html_media(media_type("text/html")));
+        assert!(is_html_media(media_type("Text/HTML; charset=utf-8")));
+        assert!(is_html_media(media_type("application/xhtml+xml")));
+        assert!(!is_html_media(media_type("text/csv")));
+        assert!(!is_html_media(media_type("application/json")));
     }
 
     #[test]
