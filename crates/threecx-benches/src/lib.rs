@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures_util::{stream, StreamExt};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use serde_json::{json, Value};
-use threecx_ops::core::{Client, Config, Response};
+use threecx_ops::core::{Client, Config, PreparedRequest, Response};
 use threecx_ops::registry_api::Registry;
 
 /// The access token the stand-in issues (and the bare reqwest client sends as is).
@@ -108,6 +108,23 @@ pub async fn sdk_get_user(registry: &Registry, client: &Client) -> Value {
         .await
         .expect("Get User")
     {
+        Response::Json(v) => v,
+        other => panic!("expected JSON, got {other:?}"),
+    }
+}
+
+/// Get User's request, looked up, validated and built once.
+pub fn sdk_get_user_request(registry: &Registry) -> PreparedRequest {
+    registry
+        .prepare_named("Users", "Get User", json!({ "Id": USER_ID }))
+        .and_then(|call| call.into_request())
+        .expect("Get User")
+}
+
+/// Sends a request prepared beforehand: the SDK's transport alone (token, request, retries,
+/// decoding), without the by-name work.
+pub async fn sdk_execute(client: &Client, request: &PreparedRequest) -> Value {
+    match client.execute(request).await.expect("Get User") {
         Response::Json(v) => v,
         other => panic!("expected JSON, got {other:?}"),
     }

@@ -3,7 +3,8 @@
 //! turns in slices of each round, so background load hits them alike; medians of the rounds are
 //! printed, as wall time and as the client thread's CPU time per call (robust to other
 //! processes). Client and server threads are kept on a core each.
-//! `bare_timeouts` is bare reqwest with the SDK's per-request timeouts, to attribute the gap.
+//! To attribute the gap: `bare_timeouts` is bare reqwest with the SDK's per-request timeouts,
+//! `sdk_request` the SDK's transport alone (`Client::execute` of a request prepared once).
 //!
 //! `call_figures [--calls 10000] [--concurrent-calls 20000] [--rounds 7] [--only VARIANT]`
 //! (`--only sdk|bare|bare_timeouts` runs just that variant's concurrent calls, for `perf`;
@@ -15,11 +16,11 @@ use std::time::Duration;
 use serde_json::Value;
 use threecx_benches::server::{spawn_thread_on, Fixture};
 use threecx_benches::{
-    client_runtime, concurrent, pin_current_thread, sdk_client, sdk_get_user, sequential,
-    thread_cpu_time, Bare, CONCURRENCY,
+    client_runtime, concurrent, pin_current_thread, sdk_client, sdk_execute, sdk_get_user,
+    sdk_get_user_request, sequential, thread_cpu_time, Bare, CONCURRENCY,
 };
 
-const VARIANTS: [&str; 3] = ["sdk", "bare", "bare_timeouts"];
+const VARIANTS: [&str; 4] = ["sdk", "bare", "bare_timeouts", "sdk_request"];
 /// Turns per round (see the measuring loop).
 const SLICES: u64 = 10;
 
@@ -76,7 +77,7 @@ fn parse_args() -> Args {
         let bad = || -> ! {
             eprintln!(
                 "usage: call_figures [--calls N] [--concurrent-calls N] [--rounds R] \
-                 [--only|--only-sequential sdk|bare|bare_timeouts]"
+                 [--only|--only-sequential sdk|bare|bare_timeouts|sdk_request]"
             );
             std::process::exit(2)
         };
@@ -118,11 +119,13 @@ fn main() {
     let bare_timeouts = Bare::with_sdk_timeouts(addr);
     let rt = client_runtime();
     // One call of a variant.
+    let get_user = sdk_get_user_request(registry);
     let call = |variant: &str| -> std::pin::Pin<Box<dyn Future<Output = Value> + '_>> {
         match variant {
             "sdk" => Box::pin(sdk_get_user(registry, &client)),
             "bare" => Box::pin(bare.get_user()),
-            _ => Box::pin(bare_timeouts.get_user()),
+            "bare_timeouts" => Box::pin(bare_timeouts.get_user()),
+            _ => Box::pin(sdk_execute(&client, &get_user)),
         }
     };
 
@@ -147,13 +150,13 @@ fn main() {
         return;
     }
 
-    let mut seq: [Samples; 3] = Default::default();
-    let mut con: [Samples; 3] = Default::default();
+    let mut seq: [Samples; VARIANTS.len()] = Default::default();
+    let mut con: [Samples; VARIANTS.len()] = Default::default();
     // Each round's calls go in SLICES slices, the variants taking turns slice by slice: the
     // speed of this shared machine drifts over seconds, and turns of a few tens of
     // milliseconds let every variant see the same drift.
     for _ in 0..rounds {
-        let mut seq_round = [(Duration::ZERO, Duration::ZERO); 3];
+        let mut seq_round = [(Duration::ZERO, Duration::ZERO); VARIANTS.len()];
         let mut con_round = seq_round;
         rt.block_on(async {
             for _ in 0..SLICES {
@@ -184,7 +187,7 @@ fn main() {
 }
 
 /// Medians per variant and the SDK-to-bare ratios, as `key=value` lines.
-fn print_figures(seq: &[Samples; 3], con: &[Samples; 3], calls: u64, concurrent_calls: u64) {
+fn print_figures(seq: &[Samples], con: &[Samples], calls: u64, concurrent_calls: u64) {
     let us_per_call = |d: Duration, n: u64| d.as_secs_f64() * 1e6 / n as f64;
     println!("seq_calls={calls}");
     println!("concurrency={CONCURRENCY}");
