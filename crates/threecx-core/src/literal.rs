@@ -118,7 +118,7 @@ pub(crate) fn push_path_literal(
         Value::String(s) => out.extend(utf8_percent_encode(s, PATH_LITERAL)),
         Value::Number(n) => {
             quote_if(out);
-            push_display(out, n, PATH_LITERAL);
+            push_number(out, n, PATH_LITERAL);
             quote_if(out);
         }
         Value::Bool(b) => {
@@ -145,9 +145,27 @@ pub(crate) fn push_query_value(out: &mut String, value: &str) {
     out.extend(utf8_percent_encode(value, QUERY_VALUE));
 }
 
-/// A number or boolean of a query option, as JSON writes it, percent-encoded.
+/// A boolean of a query option, as JSON writes it.
 pub(crate) fn push_query_display(out: &mut String, value: impl std::fmt::Display) {
     push_display(out, value, QUERY_VALUE);
+}
+
+/// A number of a query option, as JSON writes it, percent-encoded.
+pub(crate) fn push_query_number(out: &mut String, n: &serde_json::Number) {
+    push_number(out, n, QUERY_VALUE);
+}
+
+/// A JSON number as JSON writes it, percent-encoded with `set`. Integers (ids, counts: nearly
+/// every number in a request) are written directly, without the formatting machinery.
+pub(crate) fn push_number(out: &mut String, n: &serde_json::Number, set: &'static AsciiSet) {
+    let mut digits = itoa::Buffer::new();
+    if let Some(i) = n.as_i64() {
+        out.push_str(digits.format(i));
+    } else if let Some(u) = n.as_u64() {
+        out.push_str(digits.format(u));
+    } else {
+        push_display(out, n, set);
+    }
 }
 
 /// `value` as text, percent-encoded with `set`. Usually only letters, digits, `-` and `.`,
@@ -213,6 +231,9 @@ mod tests {
             json!(-2.5e+200),
             json!(f64::MAX),
             json!(12345678901234567890u64),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(0),
             json!(true),
             json!(null),
         ];
