@@ -12,7 +12,7 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 
 use crate::error::{Error, Result};
-use crate::wire::{content_disposition_file_name, Answer, Phase, MAX_ERROR_BODY};
+use crate::wire::{content_disposition_file_name, Answer, BodyChunks, Phase, MAX_ERROR_BODY};
 
 /// What a streamed download delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,17 +104,18 @@ pub(crate) fn local_write(e: std::io::Error, size: u64) -> Error {
 pub(crate) async fn capped_error_answer(mut response: reqwest::Response, idle: Duration) -> Answer {
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
-    let mut body = Vec::new();
+    let mut body = BodyChunks::default();
     while body.len() < MAX_ERROR_BODY {
         match tokio::time::timeout(idle, response.chunk()).await {
-            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
+            Ok(Ok(Some(chunk))) => {
+                body.push(chunk.slice(..chunk.len().min(MAX_ERROR_BODY - body.len())))
+            }
             _ => break,
         }
     }
-    body.truncate(MAX_ERROR_BODY);
     Answer {
         status,
         headers,
-        body,
+        body: body.into_bytes(),
     }
 }

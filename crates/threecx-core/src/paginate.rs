@@ -190,8 +190,8 @@ impl<T: DeserializeOwned> Pager<T> {
             asked = Some(top);
         }
         let req = self.template.build(&self.input)?;
-        let out = Outgoing::new(self.client.config().root(), &req)?;
-        let (items, next_link) = self.client.send(&req, &out, page::<T>).await?;
+        let mut out = Outgoing::new(self.client.config().root(), &req)?;
+        let (items, next_link) = self.client.send(&req, &mut out, page::<T>).await?;
         let got = items.len() as u64;
         // `$skip` comes from the caller: up to u64::MAX.
         self.skip = self.skip.saturating_add(got);
@@ -238,8 +238,8 @@ impl<T: DeserializeOwned> Pager<T> {
             response: ResponseKind::Collection,
             retry_safe: true,
         };
-        let out = Outgoing::to(url.clone(), &req)?;
-        let (items, next_link) = self.client.send(&req, &out, page::<T>).await?;
+        let mut out = Outgoing::to(url.clone(), &req)?;
+        let (items, next_link) = self.client.send(&req, &mut out, page::<T>).await?;
         let got = items.len() as u64;
         // The link's items belong to the request that led to it: `$skip` moves on past them.
         self.skip = self.skip.saturating_add(got);

@@ -6,6 +6,7 @@
 //! Pure functions over bytes and headers: the client (`client.rs`), the download path and the
 //! token endpoint (`token/`) share them, and none of them depends on how requests are sent.
 
+use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::StatusCode;
@@ -92,7 +93,51 @@ impl From<Error> for SendError {
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: Bytes,
+}
+
+/// An answer's body as its chunks arrive. Most answers are one chunk: that one is kept as it
+/// came, neither copied nor given a buffer of its own; more chunks are joined into one.
+#[derive(Default)]
+pub(crate) enum BodyChunks {
+    #[default]
+    Empty,
+    One(Bytes),
+    Joined(Vec<u8>),
+}
+
+impl BodyChunks {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            BodyChunks::Empty => 0,
+            BodyChunks::One(b) => b.len(),
+            BodyChunks::Joined(v) => v.len(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, chunk: Bytes) {
+        *self = match std::mem::take(self) {
+            BodyChunks::Empty => BodyChunks::One(chunk),
+            BodyChunks::One(first) => {
+                let mut joined = Vec::with_capacity(first.len() + chunk.len());
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&chunk);
+                BodyChunks::Joined(joined)
+            }
+            BodyChunks::Joined(mut joined) => {
+                joined.extend_from_slice(&chunk);
+                BodyChunks::Joined(joined)
+            }
+        }
+    }
+
+    pub(crate) fn into_bytes(self) -> Bytes {
+        match self {
+            BodyChunks::Empty => Bytes::new(),
+            BodyChunks::One(b) => b,
+            BodyChunks::Joined(v) => v.into(),
+        }
+    }
 }
 
 impl Answer {
@@ -108,7 +153,7 @@ impl Answer {
             && !self.body.is_empty()
             && req.response != ResponseKind::Download
             && labelled_json)
-            .then_some(self.body.as_slice())
+            .then_some(&self.body[..])
     }
 }
 
@@ -161,12 +206,12 @@ pub(crate) fn decode_response(
 
     // The spec types downloads as JSON; the template's kind and the real content type decide.
     if req.response == ResponseKind::Download || json_type == Some(false) {
-        return Ok(download(content_type, answer.body));
+        return Ok(download(content_type, answer.body.into()));
     }
     match serde_json::from_slice::<Value>(&answer.body) {
         Ok(v) => Ok(Response::Json(v)),
         // No content type at all: whatever it is, it is not JSON.
-        Err(_) if json_type.is_none() => Ok(download(None, answer.body)),
+        Err(_) if json_type.is_none() => Ok(download(None, answer.body.into())),
         Err(e) => Err(Error::Decode {
             what: format!("{} {}", req.method, req.path_and_query),
             message: format!("the PBX sent invalid JSON ({e})"),
@@ -526,6 +571,25 @@ mod tests {
         assert_eq!(f("attachment; filename=\"..\"").as_deref(), None);
         assert_eq!(f("attachment").as_deref(), None);
         assert_eq!(f("inline; name=x").as_deref(), None);
+    }
+
+    #[test]
+    fn a_one_chunk_body_is_kept_as_it_came() {
+        let chunk = Bytes::from_static(b"{\"Id\":1}");
+        let mut body = BodyChunks::default();
+        assert_eq!(body.len(), 0);
+        body.push(chunk.clone());
+        assert_eq!(body.len(), 8);
+        let kept = body.into_bytes();
+        assert_eq!(kept.as_ptr(), chunk.as_ptr(), "not copied");
+
+        let mut body = BodyChunks::default();
+        for part in [&b"ab"[..], b"cd", b"e"] {
+            body.push(Bytes::copy_from_slice(part));
+        }
+        assert_eq!(body.len(), 5);
+        assert_eq!(&body.into_bytes()[..], b"abcde");
+        assert!(BodyChunks::default().into_bytes().is_empty());
     }
 
     #[test]

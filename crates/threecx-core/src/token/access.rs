@@ -49,6 +49,19 @@ impl Token {
         }
     }
 
+    /// A token for unit tests elsewhere in the crate, valid for an hour.
+    #[cfg(test)]
+    pub(crate) fn for_tests(value: &str) -> Token {
+        let now = Instant::now();
+        let hour = std::time::Duration::from_secs(3600);
+        Token::new(
+            SecretString::from(value),
+            now + hour,
+            now + hour,
+            next_token_id(),
+        )
+    }
+
     /// The `Authorization` header value (sensitive: hidden from HTTP-level debug output).
     pub(crate) fn authorization(&self) -> HeaderValue {
         self.authorization.clone()
