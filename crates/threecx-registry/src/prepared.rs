@@ -30,7 +30,18 @@ impl Registry {
     /// Validates `input` for `op` and builds its request, without any I/O. Invalid input is
     /// [`Error::InvalidInput`] naming the field; nothing can be sent from it.
     pub fn prepare(&self, op: &'static dyn Operation, input: Value) -> Result<PreparedCall<'_>> {
-        self.validate(op, &input)?;
+        self.prepare_at(op, self.index_of(op), input)
+    }
+
+    /// [`Registry::prepare`] of `op` at position `slot` of this registry (see
+    /// [`Registry::validate_at`]).
+    fn prepare_at(
+        &self,
+        op: &'static dyn Operation,
+        slot: Option<usize>,
+        input: Value,
+    ) -> Result<PreparedCall<'_>> {
+        self.validate_at(op, slot, &input)?;
         let Value::Object(input) = input else {
             return Err(not_an_object());
         };
@@ -52,7 +63,8 @@ impl Registry {
         action: &str,
         input: Value,
     ) -> Result<PreparedCall<'_>> {
-        self.prepare(self.find(resource, action)?, input)
+        let (op, slot) = self.lookup(resource, action)?;
+        self.prepare_at(op, slot, input)
     }
 
     /// Calls the action `action` of `resource` (names in any spelling) with `input`.
@@ -232,6 +244,24 @@ mod tests {
             panic!("{out:?}")
         };
         assert!(total.as_u64().unwrap() >= 2);
+    }
+
+    #[test]
+    fn a_by_name_call_future_fits_the_allocators_fast_path() {
+        // Front ends box a call's future (a task, a handler); glibc serves blocks up to about
+        // 1 KB from a per-thread cache and larger ones through a slower path that first merges
+        // freed blocks (under callgrind, a 1.3 KB future cost every call ~200 instructions
+        // more in the allocator). Built, never polled: nothing is sent.
+        let r = testing::registry();
+        let client = testing::offline_client();
+        let call = r.call(
+            &client,
+            "Users",
+            "Get User By Number",
+            json!({"number": "100"}),
+        );
+        let size = std::mem::size_of_val(&call);
+        assert!(size <= 1000, "a by-name call's future is {size} bytes");
     }
 
     #[tokio::test]

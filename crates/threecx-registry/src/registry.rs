@@ -250,16 +250,26 @@ impl Registry {
     /// The operation with the given resource and action names, in any spelling; unknown names
     /// give [`Error::UnknownName`] with the closest display names as suggestions.
     pub fn find(&self, resource: &str, action: &str) -> Result<&'static dyn Operation, Error> {
+        self.lookup(resource, action).map(|(op, _)| op)
+    }
+
+    /// [`Registry::find`], with the operation's position in this registry (its caches).
+    pub(crate) fn lookup(
+        &self,
+        resource: &str,
+        action: &str,
+    ) -> Result<(&'static dyn Operation, Option<usize>), Error> {
         // Names as the schemas write them need no normalising (a by-name call's usual case).
         let by_name: &FxHashMap<(&str, &str), usize> = &self.by_name;
         if let Some(&i) = by_name.get(&(resource, action)) {
-            return Ok(self.ops[i]);
+            return Ok((self.ops[i], Some(i)));
         }
-        self.find_resource(resource)?.find(action)
+        let op = self.find_resource(resource)?.find(action)?;
+        Ok((op, self.index_of(op)))
     }
 
     /// Position of `op` in this registry, when it is the registered operation itself.
-    fn index_of(&self, op: &dyn Operation) -> Option<usize> {
+    pub(crate) fn index_of(&self, op: &dyn Operation) -> Option<usize> {
         let i = *self.by_name.get(&canonical(op))?;
         std::ptr::addr_eq(
             self.ops[i] as *const dyn Operation,
@@ -297,9 +307,20 @@ impl Registry {
     ///
     /// The validator is compiled once per registered operation, on first use.
     pub fn validate(&self, op: &dyn Operation, input: &Value) -> Result<(), Error> {
+        self.validate_at(op, self.index_of(op), input)
+    }
+
+    /// [`Registry::validate`] for `op` at position `slot` of this registry (`None`: not one of
+    /// its operations).
+    pub(crate) fn validate_at(
+        &self,
+        op: &dyn Operation,
+        slot: Option<usize>,
+        input: &Value,
+    ) -> Result<(), Error> {
         #[cfg(feature = "test-util")]
         crate::test_util::count_validation();
-        let Some(i) = self.index_of(op) else {
+        let Some(i) = slot else {
             // Not one of ours (a caller's own operation): compile for this call only.
             let schema = schema::self_contained(op.input_schema(), self.models());
             let validator = validate::compile(&schema).map_err(|e| schema_error(op, e))?;
