@@ -33,7 +33,10 @@ for line in open(sys.argv[1]):
     k, v = kv.strip().split("=")
     vals.setdefault((side, k), []).append(float(v))
 keys = ["con_ratio", "con_cpu_ratio", "seq_ratio", "seq_cpu_ratio", "con_sdk_calls_per_s",
-        "con_bare_calls_per_s", "con_sdk_cpu_us_per_call", "con_bare_cpu_us_per_call"]
+        "con_bare_calls_per_s", "con_sdk_cpu_us_per_call", "con_sdk_request_cpu_us_per_call",
+        "con_bare_timeouts_cpu_us_per_call", "con_bare_cpu_us_per_call",
+        "seq_sdk_cpu_us_per_call", "seq_sdk_request_cpu_us_per_call",
+        "seq_bare_timeouts_cpu_us_per_call", "seq_bare_cpu_us_per_call"]
 print(f"{'figure':28} {'side':6} {'min':>9} {'median':>9} {'max':>9}  (n)")
 for k in keys:
     for side in ("before", "after"):

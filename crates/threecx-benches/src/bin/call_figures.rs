@@ -6,7 +6,7 @@
 //! To attribute the gap: `bare_timeouts` is bare reqwest with the SDK's per-request timeouts,
 //! `sdk_request` the SDK's transport alone (`Client::execute` of a request prepared once).
 //!
-//! `call_figures [--calls 10000] [--concurrent-calls 20000] [--rounds 7] [--only VARIANT]`
+//! `call_figures [--calls 10000] [--concurrent-calls 20000] [--rounds 7] [--no-pin] [--only VARIANT]`
 //! (`--only sdk|bare|bare_timeouts` runs just that variant's concurrent calls, for `perf`;
 //! `--only-sequential VARIANT` its sequential calls).
 
@@ -61,6 +61,8 @@ struct Args {
     /// Just this variant's calls (concurrent, or sequential with `only_sequential`).
     only: Option<String>,
     only_sequential: bool,
+    /// Client and server on a core each (the default), or wherever the scheduler puts them.
+    pin: bool,
 }
 
 fn parse_args() -> Args {
@@ -70,13 +72,18 @@ fn parse_args() -> Args {
         rounds: 7,
         only: None,
         only_sequential: false,
+        pin: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--no-pin" {
+            a.pin = false;
+            continue;
+        }
         let value = args.next().unwrap_or_default();
         let bad = || -> ! {
             eprintln!(
-                "usage: call_figures [--calls N] [--concurrent-calls N] [--rounds R] \
+                "usage: call_figures [--calls N] [--concurrent-calls N] [--rounds R] [--no-pin] \
                  [--only|--only-sequential sdk|bare|bare_timeouts|sdk_request]"
             );
             std::process::exit(2)
@@ -106,12 +113,13 @@ fn main() {
         rounds,
         only,
         only_sequential,
+        pin,
     } = parse_args();
 
     let fixture = Fixture::new(0);
     let user_bytes = fixture.user_len();
     // Client (this thread) on CPU 0, server on CPU 1, when the machine has two.
-    let pinned = pin_current_thread(0);
+    let pinned = pin && pin_current_thread(0);
     let addr = spawn_thread_on(fixture, pinned.then_some(1));
     let registry = threecx_ops::registry();
     let client = sdk_client(addr);
