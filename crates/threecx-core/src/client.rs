@@ -172,9 +172,9 @@ impl Client {
         self.send(req, &mut out, success).await
     }
 
-    /// Sends `out` (`req` converted once; its URL must be on the PBX: callers check the origin)
-    /// and turns the successful answer into `T` by `decode` (e.g. a page of typed items straight
-    /// from the body's bytes). The one path every request but a download takes. A decoding
+    /// Sends `out` (`req` checked and its URL parsed once; the URL must be on the PBX: callers
+    /// check the origin) and turns the successful answer into `T` by `decode` (e.g. a page of
+    /// typed items straight from the body's bytes). The one path every request but a download takes. A decoding
     /// error classed as [`Fault::Lost`] (garbled answer) is retried like any lost answer; one
     /// classed as [`Fault::Final`] is returned at once.
     pub(crate) async fn send<T>(
