@@ -123,7 +123,7 @@ pub(crate) fn push_path_literal(
         }
         Value::Bool(b) => {
             quote_if(out);
-            push_display(out, b, PATH_LITERAL);
+            out.push_str(bool_text(*b));
             quote_if(out);
         }
         Value::Array(_) | Value::Object(_) => {
@@ -145,9 +145,13 @@ pub(crate) fn push_query_value(out: &mut String, value: &str) {
     out.extend(utf8_percent_encode(value, QUERY_VALUE));
 }
 
-/// A boolean of a query option, as JSON writes it.
-pub(crate) fn push_query_display(out: &mut String, value: impl std::fmt::Display) {
-    push_display(out, value, QUERY_VALUE);
+/// A boolean as JSON writes it: no character of it needs encoding anywhere.
+pub(crate) fn bool_text(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
 }
 
 /// A number of a query option, as JSON writes it, percent-encoded.

@@ -8,9 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::api_root::ApiRoot;
 use crate::error::{Error, Result};
-use crate::literal::{
-    push_path_literal, push_query_display, push_query_number, push_query_value, Literal,
-};
+use crate::literal::{bool_text, push_path_literal, push_query_number, push_query_value, Literal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -358,7 +356,7 @@ fn push_query_text(out: &mut String, name: &str, value: &Value) -> Result<()> {
     match value {
         Value::String(s) => push_query_value(out, s),
         Value::Number(n) => push_query_number(out, n),
-        Value::Bool(b) => push_query_display(out, b),
+        Value::Bool(b) => out.push_str(bool_text(*b)),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let Value::String(s) = item else {
