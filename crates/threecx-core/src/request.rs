@@ -126,7 +126,6 @@ impl RequestTemplate {
         let mut path_and_query = path;
         let mut headers = Vec::with_capacity(2);
         headers.push((Cow::Borrowed("Accept"), Cow::Borrowed(JSON_MEDIA_TYPE)));
-        let mut body_params: Vec<(&str, &Value)> = Vec::new();
         let mut entity = None;
         let mut first_query = true;
 
@@ -166,9 +165,7 @@ impl RequestTemplate {
                         return Err(Error::invalid(pointer(p.name), "a string"));
                     }
                 }
-                Location::Body => {
-                    body_params.push((p.name, value));
-                }
+                Location::Body => {}
                 Location::Entity => entity = Some(value),
             }
         }
@@ -183,7 +180,10 @@ impl RequestTemplate {
         let has_body_params = self.params.iter().any(|p| p.location == Location::Body);
         let body = match entity {
             Some(v) => Some(to_json(v)?),
-            None if has_body_params => Some(to_json(&BodyParams::new(body_params))?),
+            None if has_body_params => Some(to_json(&BodyParams {
+                params: self.params,
+                input,
+            })?),
             None => None,
         };
         if body.is_some() {
@@ -403,16 +403,18 @@ pub fn pointer(key: &str) -> String {
 }
 
 /// An OData action's parameter object, written straight from the input's values (no copy into
-/// a map first), with its keys in the order a [`Map`] of them would have: the bytes are those of
-/// the equivalent JSON object.
-struct BodyParams<'a>(Vec<(&'a str, &'a Value)>);
+/// a map or a list first), with its keys in the order a [`Map`] of them would have: the bytes
+/// are those of the equivalent JSON object.
+struct BodyParams<'a> {
+    params: &'a [Param],
+    input: &'a Map<String, Value>,
+}
 
-impl<'a> BodyParams<'a> {
-    fn new(mut params: Vec<(&'a str, &'a Value)>) -> Self {
-        if map_sorts_keys() {
-            params.sort_unstable_by_key(|&(name, _)| name);
-        }
-        BodyParams(params)
+impl BodyParams<'_> {
+    fn is_body_param(&self, name: &str) -> bool {
+        self.params
+            .iter()
+            .any(|p| p.location == Location::Body && p.name == name)
     }
 }
 
@@ -422,9 +424,21 @@ impl serde::Serialize for BodyParams<'_> {
         serializer: S,
     ) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, value) in &self.0 {
-            map.serialize_entry(name, value)?;
+        let mut map = serializer.serialize_map(None)?;
+        if map_sorts_keys() {
+            // The input is such a map already: its order is the one wanted.
+            for (name, value) in self.input {
+                if self.is_body_param(name) {
+                    map.serialize_entry(name, value)?;
+                }
+            }
+        } else {
+            // Insertion order: that of the template, as a map built from it would keep.
+            for p in self.params.iter().filter(|p| p.location == Location::Body) {
+                if let Some(value) = self.input.get(p.name) {
+                    map.serialize_entry(p.name, value)?;
+                }
+            }
         }
         map.end()
     }
