@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::schema_view::stated_type;
+
 /// The dialect of every published schema.
 pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
@@ -182,7 +184,7 @@ impl Example<'_> {
             }
             return Value::Object(merged);
         }
-        match primary_type(s) {
+        match stated_type(s) {
             Some("object") => self.object(s, depth),
             Some("array") => match s.get("items") {
                 Some(items) => Value::Array(vec![self.of(items, depth)]),
@@ -217,7 +219,7 @@ fn shallow(schema: &Value) -> Value {
     let Value::Object(s) = schema else {
         return Value::Null;
     };
-    match primary_type(s) {
+    match stated_type(s) {
         Some("object") => Value::Object(Map::new()),
         Some("array") => Value::Array(Vec::new()),
         Some("string") => Value::String(string_example(string_kind(s)).to_owned()),
@@ -242,22 +244,6 @@ fn number_example(s: &Map<String, Value>) -> Value {
         Value::from(n as i64)
     } else {
         Value::from(n)
-    }
-}
-
-/// The schema's type other than `null` (`["string", "null"]` → `string`); inferred from
-/// `properties` / `items` when absent.
-pub(crate) fn primary_type(s: &Map<String, Value>) -> Option<&str> {
-    match s.get("type") {
-        Some(Value::String(t)) => Some(t.as_str()),
-        Some(Value::Array(types)) => types
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|t| *t != "null")
-            .or_else(|| types.first().and_then(Value::as_str)),
-        _ if s.contains_key("properties") => Some("object"),
-        _ if s.contains_key("items") => Some("array"),
-        _ => None,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The schema a local `$ref` points to inside `root`.
 pub fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
@@ -82,6 +82,23 @@ pub fn primary_type<'a>(schema: &'a Value, root: &'a Value) -> Option<&'a str> {
     types(schema, root).into_iter().find(|t| *t != "null")
 }
 
+/// The type a schema object states for itself, other than `null` (`["string", "null"]` →
+/// `string`); inferred from `properties` / `items` when absent. No `$ref` is followed (see
+/// [`primary_type`] for that).
+pub fn stated_type(s: &Map<String, Value>) -> Option<&str> {
+    match s.get("type") {
+        Some(Value::String(t)) => Some(t.as_str()),
+        Some(Value::Array(types)) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .or_else(|| types.first().and_then(Value::as_str)),
+        _ if s.contains_key("properties") => Some("object"),
+        _ if s.contains_key("items") => Some("array"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +127,18 @@ mod tests {
         assert_eq!(types(number, &root), ["string", "null"]);
         assert_eq!(primary_type(number, &root), Some("string"));
         assert_eq!(primary_type(period, &root), None);
+    }
+
+    #[test]
+    fn a_stated_type_skips_null_and_is_inferred_from_the_shape() {
+        let stated = |v: Value| stated_type(v.as_object().unwrap()).map(str::to_owned);
+        assert_eq!(
+            stated(json!({"type": ["null", "integer"]})).as_deref(),
+            Some("integer")
+        );
+        assert_eq!(stated(json!({"type": ["null"]})).as_deref(), Some("null"));
+        assert_eq!(stated(json!({"properties": {}})).as_deref(), Some("object"));
+        assert_eq!(stated(json!({"items": {}})).as_deref(), Some("array"));
+        assert_eq!(stated(json!({"$ref": "#/$defs/P"})), None);
     }
 }

@@ -9,7 +9,8 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::{Map, Value};
 use threecx_core::Error;
 
-use crate::schema::{self, is_null_schema, primary_type, string_example, string_kind};
+use crate::schema::{self, is_null_schema, string_example, string_kind};
+use crate::schema_view::stated_type;
 
 /// Compiles a self-contained schema (see [`schema::self_contained`]).
 ///
@@ -137,7 +138,7 @@ fn humanize(leaf: &Leaf<'_>, root: &Value) -> Error {
         | ValidationErrorKind::Maximum { .. }
         | ValidationErrorKind::ExclusiveMinimum { .. }
         | ValidationErrorKind::ExclusiveMaximum { .. } => {
-            let noun = if holder_map.and_then(primary_type) == Some("integer") {
+            let noun = if holder_map.and_then(stated_type) == Some("integer") {
                 "an integer"
             } else {
                 "a number"
@@ -323,7 +324,7 @@ pub fn describe(schema: &Value, root: &Value, depth: usize) -> String {
         Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
         _ => false,
     };
-    let main = match primary_type(s) {
+    let main = match stated_type(s) {
         Some("object") => object_text(&own_properties(s)),
         Some("string") => string_text(s),
         Some("integer") => format!("an integer{}", range_text(s, false)),

@@ -2,6 +2,7 @@
 //! actions the sandbox has no behaviour for, and the fields of seeded entities.
 
 use serde_json::{Map, Value};
+use threecx_registry::schema_view::stated_type;
 
 /// SplitMix64: a fast, well-mixed hash of one 64-bit value. Everything random in the sandbox is
 /// `mix` of the seed and an index, so any row can be computed on its own, on demand.
@@ -43,21 +44,6 @@ pub fn with_defs(item: &Value, root: &Value) -> Value {
         out.entry("$defs").or_insert_with(|| defs.clone());
     }
     Value::Object(out)
-}
-
-/// The schema's type other than `null`.
-fn primary_type(s: &Map<String, Value>) -> Option<&str> {
-    match s.get("type") {
-        Some(Value::String(t)) => Some(t),
-        Some(Value::Array(types)) => types
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|t| *t != "null")
-            .or_else(|| types.first().and_then(Value::as_str)),
-        _ if s.contains_key("properties") => Some("object"),
-        _ if s.contains_key("items") => Some("array"),
-        _ => None,
-    }
 }
 
 fn nullable(s: &Map<String, Value>) -> bool {
@@ -159,7 +145,7 @@ fn default_of(schema: &Value, root: &Value, depth: usize) -> Value {
     let Some(obj) = s.as_object() else {
         return Value::Null;
     };
-    match primary_type(obj) {
+    match stated_type(obj) {
         Some("boolean") => Value::Bool(false),
         Some("integer") => Value::from(
             obj.get("minimum")
@@ -256,7 +242,7 @@ impl Gen<'_> {
             }
             return Value::Object(merged);
         }
-        match primary_type(s) {
+        match stated_type(s) {
             Some("object") => {
                 if depth > self.max_depth && nullable(s) {
                     Value::Null
@@ -340,7 +326,7 @@ impl Gen<'_> {
 
 /// A value that follows no further references: `{}` for objects, `[]` for lists.
 fn shallow(schema: &Value) -> Value {
-    match schema.as_object().and_then(primary_type) {
+    match schema.as_object().and_then(stated_type) {
         Some("object") => Value::Object(Map::new()),
         Some("array") => Value::Array(Vec::new()),
         Some("string") => Value::String("sample".to_owned()),
@@ -361,7 +347,7 @@ fn is_container(schema: &Value, root: &Value) -> bool {
         || target.get("allOf").is_some()
         || target
             .as_object()
-            .and_then(primary_type)
+            .and_then(stated_type)
             .is_some_and(|t| t == "object" || t == "array")
 }
 
