@@ -292,12 +292,7 @@ fn render(response: Response, out_file: Option<&Path>, format: CallFormat) -> Cl
                 Value::Null
             }
         };
-        match format {
-            CallFormat::Ndjson => write_ndjson_line(&mut out, &summary)?,
-            CallFormat::Table => write_value_table(&mut out, &summary)?,
-            CallFormat::Json => write_json(&mut out, &summary)?,
-            CallFormat::Csv => csv_output::write_object(&mut out, &summary)?,
-        }
+        write_value(&mut out, format, &summary)?;
         out.flush()?;
         return Ok(());
     }
@@ -309,15 +304,7 @@ fn render(response: Response, out_file: Option<&Path>, format: CallFormat) -> Cl
             }
             out.write_all(&d.bytes)?;
         }
-        other => {
-            let value = other.to_json();
-            match format {
-                CallFormat::Json => write_json(&mut out, &value)?,
-                CallFormat::Ndjson => write_ndjson(&mut out, &value)?,
-                CallFormat::Table => write_value_table(&mut out, &value)?,
-                CallFormat::Csv => csv_output::write_object(&mut out, &value)?,
-            }
-        }
+        other => write_value(&mut out, format, &other.to_json())?,
     }
     out.flush()?;
     Ok(())
@@ -365,13 +352,20 @@ async fn stream_download(
         "size": info.size,
     });
     let mut out = std::io::stdout().lock();
-    match format {
-        CallFormat::Ndjson => write_ndjson_line(&mut out, &summary)?,
-        CallFormat::Table => write_value_table(&mut out, &summary)?,
-        CallFormat::Json => write_json(&mut out, &summary)?,
-        CallFormat::Csv => csv_output::write_object(&mut out, &summary)?,
-    }
+    write_value(&mut out, format, &summary)?;
     out.flush()?;
+    Ok(())
+}
+
+/// One answer (or a summary of where it went) in the chosen format; with `ndjson`, a list's
+/// items a line each.
+fn write_value(out: &mut impl Write, format: CallFormat, value: &Value) -> CliResult {
+    match format {
+        CallFormat::Json => write_json(out, value)?,
+        CallFormat::Ndjson => write_ndjson(out, value)?,
+        CallFormat::Table => write_value_table(out, value)?,
+        CallFormat::Csv => csv_output::write_object(out, value)?,
+    }
     Ok(())
 }
 
