@@ -20,7 +20,9 @@ use crate::error::{Error, Result};
 use crate::outgoing::Outgoing;
 use crate::request::PreparedRequest;
 use crate::response::Response;
-use crate::retry::{parse_retry_after, Decision, Fault, Policy, RetryBudget, TRANSIENT_STATUSES};
+use crate::retry::{
+    parse_retry_after, Decision, FailureClass, Policy, RetryBudget, TRANSIENT_STATUSES,
+};
 use crate::token::{shared_cache, Token, TokenCache};
 use crate::wire::{
     decode_response, error_chain, failure, map_send_error, too_large, Answer, BodyChunks, Phase,
@@ -175,8 +177,8 @@ impl Client {
     /// Sends `out` (`req` checked and its URL parsed once; the URL must be on the PBX: callers
     /// check the origin) and turns the successful answer into `T` by `decode` (e.g. a page of
     /// typed items straight from the body's bytes). The one path every request but a download takes. A decoding
-    /// error classed as [`Fault::Lost`] (garbled answer) is retried like any lost answer; one
-    /// classed as [`Fault::Final`] is returned at once.
+    /// error classed as [`FailureClass::Lost`] (garbled answer) is retried like any lost answer; one
+    /// classed as [`FailureClass::Final`] is returned at once.
     pub(crate) async fn send<T>(
         &self,
         req: &PreparedRequest,
@@ -212,7 +214,7 @@ impl Client {
             let delay = match decision {
                 Decision::Retry { delay } => delay,
                 Decision::Stop { reason } => {
-                    if fault != Fault::Final {
+                    if fault != FailureClass::Final {
                         tracing::debug!(
                             method = req.method.as_str(),
                             path = %req.path_and_query,
@@ -310,7 +312,7 @@ impl Client {
         let fetch = inner.tokens.get(&inner.http, &inner.config);
         match tokio::time::timeout_at(deadline, fetch).await {
             Ok(token) => token.map_err(token_fault),
-            Err(_) => Err(Box::new((self.call_timed_out(), Fault::Final))),
+            Err(_) => Err(Box::new((self.call_timed_out(), FailureClass::Final))),
         }
     }
 
@@ -482,10 +484,10 @@ impl Client {
 
 /// The outcome of one attempt; a failure says what it means for retrying (boxed: failures are
 /// the rare path and the error is large).
-type Attempt<T> = std::result::Result<T, Box<(Error, Fault)>>;
+type Attempt<T> = std::result::Result<T, Box<(Error, FailureClass)>>;
 
 /// Turns a successful (2xx) answer into the call's result; an error says whether the answer
-/// was garbled ([`Fault::Lost`]) or just not what was asked for ([`Fault::Final`]).
+/// was garbled ([`FailureClass::Lost`]) or just not what was asked for ([`FailureClass::Final`]).
 pub(crate) type Decoder<T> = fn(&PreparedRequest, Answer, &Token) -> Attempt<T>;
 
 /// Maps a complete answer to the result of the attempt.
@@ -507,10 +509,10 @@ fn finish<T>(
 
 /// What an error answer means for retrying: a transient status, with the `Retry-After` of a
 /// 429 or 503, or a final answer.
-fn status_fault(answer: &Answer) -> Fault {
+fn status_fault(answer: &Answer) -> FailureClass {
     let status = answer.status.as_u16();
     if !TRANSIENT_STATUSES.contains(&status) {
-        return Fault::Final;
+        return FailureClass::Final;
     }
     let retry_after = match status {
         429 | 503 => answer
@@ -520,7 +522,7 @@ fn status_fault(answer: &Answer) -> Fault {
             .and_then(|v| parse_retry_after(v, SystemTime::now())),
         _ => None,
     };
-    Fault::Status {
+    FailureClass::Status {
         status,
         retry_after,
     }
@@ -529,8 +531,8 @@ fn status_fault(answer: &Answer) -> Fault {
 /// A request that is not safe to repeat and whose answer was lost after it may have reached the
 /// PBX ends in [`Error::OutcomeUnknown`], not in an error that reads as "try again".
 /// (A garbled 2xx is no such case: its status says the PBX carried the request out.)
-fn outcome_unknown(req: &PreparedRequest, error: Error, fault: Fault) -> Error {
-    if req.retry_safe || fault != Fault::Lost {
+fn outcome_unknown(req: &PreparedRequest, error: Error, fault: FailureClass) -> Error {
+    if req.retry_safe || fault != FailureClass::Lost {
         return error;
     }
     let cause = match &error {
@@ -546,21 +548,21 @@ fn outcome_unknown(req: &PreparedRequest, error: Error, fault: Fault) -> Error {
 }
 
 /// A failed exchange: not sent, lost after sending, or final (e.g. an answer over the cap).
-pub(crate) fn exchange_fault(failed: SendError) -> Box<(Error, Fault)> {
+pub(crate) fn exchange_fault(failed: SendError) -> Box<(Error, FailureClass)> {
     let fault = match (failed.reach, &*failed.error) {
-        (Reach::NotSent, _) => Fault::NotSent,
-        (_, Error::Timeout { .. } | Error::Transport { .. }) => Fault::Lost,
-        _ => Fault::Final,
+        (Reach::NotSent, _) => FailureClass::NotSent,
+        (_, Error::Timeout { .. } | Error::Transport { .. }) => FailureClass::Lost,
+        _ => FailureClass::Final,
     };
     Box::new((*failed.error, fault))
 }
 
 /// A failed token request: when it never reached the PBX the call may try again; otherwise the
 /// token backoff paces the next request.
-fn token_fault(failed: SendError) -> Box<(Error, Fault)> {
+fn token_fault(failed: SendError) -> Box<(Error, FailureClass)> {
     let fault = match failed.reach {
-        Reach::NotSent => Fault::NotSent,
-        Reach::MaybeSent => Fault::Token,
+        Reach::NotSent => FailureClass::NotSent,
+        Reach::MaybeSent => FailureClass::Token,
     };
     Box::new((*failed.error, fault))
 }
@@ -570,5 +572,5 @@ fn token_fault(failed: SendError) -> Box<(Error, Fault)> {
 /// with a truncated body. Like a lost answer, it is retried where sending again is harmless
 /// (retry_safe) and never otherwise.
 pub(crate) fn success(req: &PreparedRequest, answer: Answer, token: &Token) -> Attempt<Response> {
-    decode_response(req, answer, token.secret()).map_err(|e| Box::new((e, Fault::Lost)))
+    decode_response(req, answer, token.secret()).map_err(|e| Box::new((e, FailureClass::Lost)))
 }

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::outgoing::Outgoing;
 use crate::request::{pointer, Location, Method, PreparedRequest, RequestTemplate, ResponseKind};
 use crate::response::Response;
-use crate::retry::Fault;
+use crate::retry::FailureClass;
 use crate::token::Token;
 use crate::wire::{excerpt, Answer};
 
@@ -318,20 +318,20 @@ struct CollectionBody<T> {
 
 /// The [`Decoder`](crate::client::Decoder) of a collection page. A JSON answer is decoded
 /// straight into `T`; anything else (no content, no content type, an HTML page, a file) goes
-/// the way of every answer first. Invalid JSON is a garbled answer ([`Fault::Lost`]: retried
+/// the way of every answer first. Invalid JSON is a garbled answer ([`FailureClass::Lost`]: retried
 /// where safe); valid JSON that is not a collection of `T` is final.
 fn page<T: DeserializeOwned>(
     req: &PreparedRequest,
     answer: Answer,
     token: &Token,
-) -> std::result::Result<Page<T>, Box<(Error, Fault)>> {
+) -> std::result::Result<Page<T>, Box<(Error, FailureClass)>> {
     let decode_error = |message: String| Error::Decode {
         what: format!("{} {}", req.method, req.path_and_query),
         message,
     };
     let Some(body) = answer.json_body(req) else {
         let response = crate::client::success(req, answer, token)?;
-        return collection(response, req).map_err(|e| Box::new((e, Fault::Final)));
+        return collection(response, req).map_err(|e| Box::new((e, FailureClass::Final)));
     };
     match serde_json::from_slice::<CollectionBody<T>>(body) {
         Ok(page) => {
@@ -346,11 +346,11 @@ fn page<T: DeserializeOwned>(
                 "expected an OData collection {{\"value\": [...]}} of {} ({e})",
                 std::any::type_name::<T>()
             )),
-            Fault::Final,
+            FailureClass::Final,
         ))),
         Err(e) => Err(Box::new((
             decode_error(format!("the PBX sent invalid JSON ({e})")),
-            Fault::Lost,
+            FailureClass::Lost,
         ))),
     }
 }

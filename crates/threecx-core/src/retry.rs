@@ -22,7 +22,7 @@ pub(crate) const TRANSIENT_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
 /// What went wrong in one attempt, as far as retrying goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fault {
+pub(crate) enum FailureClass {
     /// Nothing reached the PBX (connection refused, DNS failure, connect timeout, TLS handshake):
     /// sending again is safe for any request.
     NotSent,
@@ -75,7 +75,7 @@ impl Policy {
     /// call's time limit; `jitter` is a random number in `[0, 1)`.
     pub(crate) fn decide(
         &self,
-        fault: Fault,
+        fault: FailureClass,
         retry_safe: bool,
         attempt: u32,
         remaining: Duration,
@@ -83,9 +83,11 @@ impl Policy {
     ) -> Decision {
         let stop = |reason| Decision::Stop { reason };
         match fault {
-            Fault::Final => return stop("the failure will not pass by trying again"),
-            Fault::Token => return stop("failed token requests are paced by the token backoff"),
-            Fault::Lost | Fault::Status { .. } if !retry_safe => {
+            FailureClass::Final => return stop("the failure will not pass by trying again"),
+            FailureClass::Token => {
+                return stop("failed token requests are paced by the token backoff")
+            }
+            FailureClass::Lost | FailureClass::Status { .. } if !retry_safe => {
                 return stop(
                     "the request may have reached the PBX and is not safe to send twice \
                      (retry_safe is false)",
@@ -97,7 +99,7 @@ impl Policy {
             return stop("no attempts left (max_attempts)");
         }
         let delay = match fault {
-            Fault::Status {
+            FailureClass::Status {
                 retry_after: Some(wait),
                 ..
             } => {
@@ -198,8 +200,8 @@ mod tests {
         }
     }
 
-    fn status(status: u16) -> Fault {
-        Fault::Status {
+    fn status(status: u16) -> FailureClass {
+        FailureClass::Status {
             status,
             retry_after: None,
         }
@@ -212,30 +214,30 @@ mod tests {
         let retries =
             |fault, safe| matches!(p.decide(fault, safe, 1, LONG, 0.5), Decision::Retry { .. });
         // Not sent: any request, POST actions included.
-        assert!(retries(Fault::NotSent, true));
-        assert!(retries(Fault::NotSent, false));
+        assert!(retries(FailureClass::NotSent, true));
+        assert!(retries(FailureClass::NotSent, false));
         // May have been sent: only requests safe to repeat.
-        assert!(retries(Fault::Lost, true));
-        assert!(!retries(Fault::Lost, false));
+        assert!(retries(FailureClass::Lost, true));
+        assert!(!retries(FailureClass::Lost, false));
         for s in TRANSIENT_STATUSES {
             assert!(retries(status(s), true), "{s}");
             assert!(!retries(status(s), false), "{s}");
         }
         // Never: final answers and token endpoint failures.
-        assert!(!retries(Fault::Final, true));
-        assert!(!retries(Fault::Token, true));
-        assert!(!retries(Fault::Token, false));
+        assert!(!retries(FailureClass::Final, true));
+        assert!(!retries(FailureClass::Token, true));
+        assert!(!retries(FailureClass::Token, false));
     }
 
     #[test]
     fn attempts_are_bounded() {
         let p = policy();
         assert!(matches!(
-            p.decide(Fault::NotSent, true, 2, LONG, 0.5),
+            p.decide(FailureClass::NotSent, true, 2, LONG, 0.5),
             Decision::Retry { .. }
         ));
         assert!(matches!(
-            p.decide(Fault::NotSent, true, 3, LONG, 0.5),
+            p.decide(FailureClass::NotSent, true, 3, LONG, 0.5),
             Decision::Stop { .. }
         ));
         let once = Policy {
@@ -243,7 +245,7 @@ mod tests {
             ..p
         };
         assert!(matches!(
-            once.decide(Fault::NotSent, true, 1, LONG, 0.5),
+            once.decide(FailureClass::NotSent, true, 1, LONG, 0.5),
             Decision::Stop { .. }
         ));
     }
@@ -251,7 +253,7 @@ mod tests {
     #[test]
     fn retry_after_replaces_the_backoff_up_to_its_cap() {
         let p = policy();
-        let after = |secs| Fault::Status {
+        let after = |secs| FailureClass::Status {
             status: 503,
             retry_after: Some(Duration::from_secs(secs)),
         };
