@@ -6,7 +6,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use threecx_ops::core::{ApiErrorDetail, Error};
+use threecx_ops::core::{ApiErrorDetail, Error, NameKind};
 
 /// Success.
 pub const OK: u8 = 0;
@@ -157,7 +157,7 @@ impl From<Error> for CliError {
             Error::UnknownName {
                 kind, suggestions, ..
             } if suggestions.is_empty() => {
-                out = out.hint(if *kind == "resource" {
+                out = out.hint(if *kind == NameKind::Resource {
                     "`threecx list` shows every resource".to_owned()
                 } else {
                     "`threecx list RESOURCE` shows the actions of a resource".to_owned()

@@ -33,7 +33,7 @@ pub enum Error {
     /// A resource or action name that is not registered.
     #[error("unknown {kind} \"{name}\"{}", suggestion_suffix(.suggestions))]
     UnknownName {
-        kind: &'static str,
+        kind: NameKind,
         name: String,
         suggestions: Vec<String>,
     },
@@ -119,6 +119,29 @@ pub enum Error {
     NotConfirmed { action: String },
 }
 
+/// Which kind of name [`Error::UnknownName`] did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    Resource,
+    Action,
+}
+
+impl NameKind {
+    /// `resource` or `action`, as messages and the gateway's `name_kind` say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameKind::Resource => "resource",
+            NameKind::Action => "action",
+        }
+    }
+}
+
+impl std::fmt::Display for NameKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Error {
     /// Whether the same request may succeed if tried again later (the caller still decides whether
     /// repeating it is safe for the action).
@@ -202,7 +225,7 @@ mod tests {
     #[test]
     fn unknown_name_lists_suggestions() {
         let e = Error::UnknownName {
-            kind: "resource",
+            kind: NameKind::Resource,
             name: "Purge Setings".into(),
             suggestions: vec!["Purge Settings".into()],
         };

@@ -25,7 +25,7 @@ mod wire;
 pub use api_root::ApiRoot;
 pub use client::{Client, DownloadInfo, DownloadStream};
 pub use config::{Config, ConfigBuilder, ExpiresInUnit};
-pub use error::{ApiErrorDetail, Error, Result};
+pub use error::{ApiErrorDetail, Error, NameKind, Result};
 pub use literal::Literal;
 pub use request::{Location, Method, Param, PreparedRequest, RequestTemplate, ResponseKind};
 pub use response::{Collection, Download, FromResponse, Response};

@@ -110,7 +110,7 @@ pub fn error_json(e: &Error) -> Value {
             name,
             suggestions,
         } => {
-            body.insert("name_kind".into(), json!(kind));
+            body.insert("name_kind".into(), json!(kind.as_str()));
             body.insert("name".into(), json!(name));
             body.insert("suggestions".into(), json!(suggestions));
             "unknown_name"

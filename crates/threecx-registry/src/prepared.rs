@@ -277,7 +277,7 @@ mod tests {
             matches!(
                 e,
                 Error::UnknownName {
-                    kind: "resource",
+                    kind: threecx_core::NameKind::Resource,
                     ..
                 }
             ),

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use jsonschema::Validator;
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
-use threecx_core::Error;
+use threecx_core::{Error, NameKind};
 
 use crate::names::{normalize, with_normalized};
 use crate::operation::{ModelDefs, Operation, Registration};
@@ -79,7 +79,7 @@ impl ResourceEntry {
             self.by_action.get(key).map(|&i| self.actions[i])
         })
         .ok_or_else(|| Error::UnknownName {
-            kind: "action",
+            kind: NameKind::Action,
             name: action.to_owned(),
             suggestions: suggest::suggest(
                 &normalize(action),
@@ -238,7 +238,7 @@ impl Registry {
             self.by_resource.get(key).map(|&i| &self.resources[i])
         })
         .ok_or_else(|| Error::UnknownName {
-            kind: "resource",
+            kind: NameKind::Resource,
             name: resource.to_owned(),
             suggestions: suggest::suggest(
                 &normalize(resource),
@@ -528,7 +528,7 @@ mod tests {
                 name,
                 suggestions,
             }) => {
-                assert_eq!(kind, "resource");
+                assert_eq!(kind, NameKind::Resource);
                 assert_eq!(name, "Purge Setings");
                 assert_eq!(suggestions, ["Purge Settings"]);
             }
@@ -544,7 +544,7 @@ mod tests {
             Error::UnknownName {
                 kind, suggestions, ..
             } => {
-                assert_eq!(*kind, "action");
+                assert_eq!(*kind, NameKind::Action);
                 assert_eq!(suggestions[0], "Purge Chats");
                 assert!(suggestions.len() <= 5);
             }
