@@ -135,6 +135,7 @@ pub fn code_of(error: &Error) -> u8 {
         Error::InvalidInput { .. }
         | Error::UnknownName { .. }
         | Error::Config { .. }
+        | Error::BrokenDefinition { .. }
         | Error::NotConfirmed { .. } => USAGE,
         Error::Auth { .. } => AUTH,
         Error::Api { .. } => API,

@@ -38,6 +38,18 @@ pub enum Error {
         suggestions: Vec<String>,
     },
 
+    /// An action's own definition is unusable (its input schema does not compile): a bug in
+    /// the action, or in an extension that registered it, never in the caller's input.
+    #[error(
+        "the definition of {resource}/{action} is broken ({message}); this is a bug in the \
+         action's definition, not in the input"
+    )]
+    BrokenDefinition {
+        resource: &'static str,
+        action: &'static str,
+        message: String,
+    },
+
     /// Settings that cannot work (missing URL, unreadable CA bundle...).
     #[error("configuration: {field}: {message}")]
     Config {

@@ -411,13 +411,10 @@ fn merge_models<'m>(texts: impl IntoIterator<Item = &'m str>) -> Map<String, Val
 
 fn schema_error(op: &dyn Operation, message: String) -> Error {
     let meta = op.meta();
-    Error::Config {
-        field: "input_schema",
-        message: format!(
-            "the input schema of {}/{} does not compile ({message}); this is a bug in the \
-             action's definition, not in the input",
-            meta.resource, meta.action
-        ),
+    Error::BrokenDefinition {
+        resource: meta.resource,
+        action: meta.action,
+        message: format!("its input schema does not compile: {message}"),
     }
 }
 
@@ -641,8 +638,9 @@ mod tests {
         assert!(
             matches!(
                 e,
-                Error::Config {
-                    field: "input_schema",
+                Error::BrokenDefinition {
+                    resource: "PurgeSettings",
+                    action: "PurgeChats",
                     ..
                 }
             ),
