@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::schema_view::stated_type;
+use crate::schema_view::{resolve, stated_type};
 
 /// The dialect of every published schema.
 pub const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -74,12 +74,6 @@ fn def_name(reference: &str) -> Option<String> {
     let rest = reference.strip_prefix(DEFS_PREFIX)?;
     let segment = rest.split('/').next().unwrap_or(rest);
     Some(segment.replace("~1", "/").replace("~0", "~"))
-}
-
-/// The schema a local reference (`#/$defs/X`, `#/properties/a`) points to inside `root`.
-pub(crate) fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
-    let pointer = reference.strip_prefix('#')?;
-    root.pointer(pointer)
 }
 
 /// What kind of text a string schema holds, when it says (by `format`, or by the date-time

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use threecx_core::Error;
 
 use crate::schema::{self, is_null_schema, string_example, string_kind};
-use crate::schema_view::stated_type;
+use crate::schema_view::{self, stated_type};
 
 /// Compiles a self-contained schema (see [`schema::self_contained`]).
 ///
@@ -280,7 +280,7 @@ pub fn describe(schema: &Value, root: &Value, depth: usize) -> String {
         _ => return "no value".into(),
     };
     if let Some(reference) = s.get("$ref").and_then(Value::as_str) {
-        return match schema::resolve(root, reference) {
+        return match schema_view::resolve(root, reference) {
             Some(target) if depth < MAX_DESCRIBE_DEPTH => describe(target, root, depth + 1),
             _ => "a value".into(),
         };
@@ -339,7 +339,7 @@ pub fn describe(schema: &Value, root: &Value, depth: usize) -> String {
 
 fn follow<'a>(schema: &'a Value, root: &'a Value) -> Option<&'a Value> {
     match schema.get("$ref").and_then(Value::as_str) {
-        Some(reference) => schema::resolve(root, reference),
+        Some(reference) => schema_view::resolve(root, reference),
         None => Some(schema),
     }
 }
