@@ -54,15 +54,8 @@ struct CheckArgs {
     /// The committed n8n node data.
     #[arg(long, default_value = "integrations/n8n-nodes-threecx/generated")]
     n8n: PathBuf,
-    /// 3CX version, as given to `import`.
-    #[arg(long, value_name = "X.Y.Z")]
-    threecx_version: Option<String>,
-    /// Rules file, as given to `import`.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Accept an invalid TLS certificate when fetching a URL.
-    #[arg(long)]
-    insecure: bool,
+    #[command(flatten)]
+    reading: SpecReading,
 }
 
 #[derive(Args)]
@@ -72,6 +65,13 @@ struct ImportArgs {
     /// Output directory (manifest.json, models.json, resources/).
     #[arg(long, default_value = "schemas")]
     out: PathBuf,
+    #[command(flatten)]
+    reading: SpecReading,
+}
+
+/// How a spec is read and imported: by `import`, and by `check` for its fresh import.
+#[derive(Args)]
+struct SpecReading {
     /// 3CX version to record; default: from a swagger-X.Y.Z.yaml file name, else "unknown".
     #[arg(long, value_name = "X.Y.Z")]
     threecx_version: Option<String>,
@@ -81,6 +81,18 @@ struct ImportArgs {
     /// Accept an invalid TLS certificate when fetching a URL (self-signed PBX).
     #[arg(long)]
     insecure: bool,
+}
+
+impl SpecReading {
+    /// The rules of `--config`, else the compiled-in ones.
+    fn rules(&self) -> Result<Rules, String> {
+        let Some(path) = &self.config else {
+            return Ok(Rules::default_rules());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Rules::parse(&text).map_err(|e| e.to_string())
+    }
 }
 
 fn main() -> ExitCode {
@@ -99,25 +111,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// The rules of `--config`, else the compiled-in ones.
-fn load_rules(config: Option<&PathBuf>) -> Result<Rules, String> {
-    match config {
-        None => Ok(Rules::default_rules()),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            Rules::parse(&text).map_err(|e| e.to_string())
-        }
-    }
-}
-
 fn run_import(args: ImportArgs) -> Result<(), String> {
     let options = ImportOptions {
-        rules: load_rules(args.config.as_ref())?,
+        rules: args.reading.rules()?,
         spec: args.spec,
         out: args.out,
-        threecx_version: args.threecx_version,
-        insecure: args.insecure,
+        threecx_version: args.reading.threecx_version,
+        insecure: args.reading.insecure,
     };
     let (rendered, report) = import::run(&options).map_err(|e| e.to_string())?;
     for warning in &rendered.warnings {
@@ -179,10 +179,10 @@ fn run_generate(args: GenerateArgs) -> Result<(), String> {
 
 fn run_check(args: CheckArgs) -> Result<(), String> {
     let options = generate::check::CheckOptions {
-        rules: load_rules(args.config.as_ref())?,
+        rules: args.reading.rules()?,
         spec: args.spec,
-        threecx_version: args.threecx_version,
-        insecure: args.insecure,
+        threecx_version: args.reading.threecx_version,
+        insecure: args.reading.insecure,
         schemas: args.schemas,
         generated: args.generated,
         n8n: args.n8n,
