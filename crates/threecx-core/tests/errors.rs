@@ -72,7 +72,7 @@ async fn non_json_error_body_is_excerpted() {
         .mount(&server)
         .await;
     let client = client(&server, "excerpt");
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let err = client.execute(&req).await.unwrap_err();
     match &err {
         Error::Api {
@@ -97,7 +97,7 @@ async fn forbidden_is_an_auth_error_naming_the_role() {
         .mount(&server)
         .await;
     let client = client(&server, "forbidden");
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let err = client.execute(&req).await.unwrap_err();
     match &err {
         Error::Auth { status, message } => {
@@ -120,7 +120,7 @@ async fn a_timeout_is_reported_as_such() {
         .mount(&server)
         .await;
     let client = Client::new(config(&server, "timeout").timeout(SHORT).build().unwrap()).unwrap();
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let err = client.execute(&req).await.unwrap_err();
     match &err {
         Error::Timeout { after, during } => {
@@ -147,7 +147,7 @@ async fn connection_refused_is_a_transport_error_not_sent() {
         .build()
         .unwrap();
     let client = Client::new(config).unwrap();
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let err = client.execute(&req).await.unwrap_err();
     match &err {
         Error::Transport {
@@ -214,7 +214,7 @@ async fn a_connection_lost_after_sending_may_have_been_processed() {
             .unwrap(),
     )
     .unwrap();
-    let req = PURGE_CHATS.build(&obj(json!({}))).unwrap();
+    let req = purge();
     let err = client.execute(&req).await.unwrap_err();
     match &err {
         Error::OutcomeUnknown { method, path, .. } => {

@@ -42,7 +42,7 @@ async fn calls_with_token_answer(name: &str, body: String) -> Result<u64, String
     let client = client(&server, &format!("lifetime-{name}"));
     // In a task of its own, so a panic is reported for this case instead of ending the test.
     let task = tokio::spawn(async move {
-        let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+        let req = get_user();
         for _ in 0..20 {
             client.execute(&req).await.map_err(|e| e.to_string())?;
         }
@@ -309,7 +309,7 @@ async fn a_token_endpoint_echoing_the_form_leaks_no_form_of_the_secret() {
                     .unwrap(),
             )
             .unwrap();
-            let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+            let req = get_user();
             let err = client.execute(&req).await.unwrap_err();
             let shown = format!("{err}\n{err:?}");
             total += 1;
@@ -404,7 +404,7 @@ async fn an_endless_token_answer_is_cut_off_not_read_whole() {
                 .unwrap(),
         )
         .unwrap();
-        let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+        let req = get_user();
         let started = std::time::Instant::now();
         let err = client.execute(&req).await.unwrap_err();
         let took = started.elapsed();

@@ -42,7 +42,7 @@ fn process(
 async fn absurd_expiries_in_the_token_cache_file_neither_panic_nor_last_forever() {
     let server = pbx_answering_every_get(TOKEN, 1).await;
     let dir = tempfile::tempdir().unwrap();
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     process(&server, "disk-expiry", dir.path(), |b| b)
         .execute(&req)
         .await
@@ -104,7 +104,7 @@ async fn planted_backoff_records_wait_at_most_the_configured_maximum() {
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let tune = |b: threecx_core::ConfigBuilder| {
         b.token_backoff(std::time::Duration::from_millis(50), MAX)
             .max_attempts(1)
@@ -190,7 +190,7 @@ async fn a_token_cache_folder_others_can_write_to_is_tightened_or_refused() {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
     };
     let server = pbx_answering_every_get(TOKEN, 2).await;
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let (logs, _guard) = capture_logs(tracing::Level::WARN);
 
     // Our own folder, writable by everyone: its write bits for others are removed, and the
@@ -230,7 +230,7 @@ async fn a_token_cache_folder_others_can_write_to_is_tightened_or_refused() {
 #[tokio::test]
 async fn a_token_cache_lock_held_by_a_stuck_process_delays_a_call_by_seconds_not_forever() {
     let server = pbx_answering_every_get(TOKEN, 2).await;
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let dir = tempfile::tempdir().unwrap();
     process(&server, "lock-stuck", dir.path(), |b| b)
         .execute(&req)

@@ -76,7 +76,7 @@ async fn proxies_from_the_environment_are_bypassed_for_a_loopback_pbx() {
                 .unwrap(),
         )
         .unwrap();
-        let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+        let req = get_user();
         let got = client.execute(&req).await;
         let received = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
         assert!(

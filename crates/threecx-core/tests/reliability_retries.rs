@@ -206,16 +206,7 @@ async fn a_call_refreshes_its_token_once_however_many_attempts_it_makes() {
         .await;
     let client = fast_client(&server, "refresh-once-per-call");
     let err = client.execute(&get_user()).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Auth {
-                status: Some(401),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_refused_401(&err);
     // 401 → new token → 503 → retry → 401: no third token request.
     assert_eq!(count(&server, "/connect/token").await, 2);
     assert_eq!(count(&server, "/xapi/v1/Users(1)").await, 3);

@@ -35,16 +35,7 @@ async fn failing_token_requests_back_off_exponentially() {
     let mut backing_off = None;
     while started.elapsed() < 300 * MS {
         let err = client.execute(&get_user()).await.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Auth {
-                    status: Some(401),
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert_refused_401(&err);
         if err.to_string().contains("backing off") {
             backing_off = Some(err);
         }

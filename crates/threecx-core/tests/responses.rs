@@ -80,7 +80,7 @@ async fn a_file_where_json_was_promised_is_a_download() {
         .mount(&server)
         .await;
     let client = client(&server, "surprise-file");
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     match client.execute(&req).await.unwrap() {
         Response::Download(d) => {
             assert_eq!(d.content_type, "application/zip");
@@ -123,7 +123,7 @@ async fn json_and_empty_answers() {
         client.execute(&get(2)).await.unwrap(),
         Response::Empty { status: 200 }
     );
-    let purge = PURGE_CHATS.build(&obj(json!({}))).unwrap();
+    let purge = purge();
     assert_eq!(
         client.execute(&purge).await.unwrap(),
         Response::Empty { status: 204 }
@@ -148,9 +148,6 @@ async fn a_redirect_is_reported_not_followed() {
         .mount(&elsewhere)
         .await;
     let client = client(&server, "redirect");
-    let err = client
-        .execute(&GET_USER.build(&obj(json!({"Id": 1}))).unwrap())
-        .await
-        .unwrap_err();
+    let err = client.execute(&get_user()).await.unwrap_err();
     assert!(err.to_string().contains("redirected to"), "{err}");
 }

@@ -37,18 +37,9 @@ async fn token_endpoint_quoting_the_secret() -> Error {
         .await;
     let api = client(&pbx, "leak-token-endpoint");
     assert_no_secrets_in(&format!("{api:?}"));
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let err = api.execute(&req).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Auth {
-                status: Some(401),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_refused_401(&err);
     assert!(err.to_string().contains("[REDACTED]"), "{err}");
     err
 }
@@ -117,7 +108,7 @@ async fn nobody_listening() -> Error {
             .unwrap(),
     )
     .unwrap();
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let err = api.execute(&req).await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     err

@@ -34,7 +34,7 @@ async fn fifty_concurrent_calls_fetch_one_token() {
         .await;
 
     let client = client(&server, "concurrent");
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let client = client.clone();
@@ -97,7 +97,7 @@ async fn a_second_401_is_an_auth_error_without_a_third_token_request() {
         .await;
 
     let client = client(&server, "second-401");
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let err = client.execute(&req).await.unwrap_err();
     match &err {
         Error::Auth { status, message } => {
@@ -190,13 +190,9 @@ async fn expires_in_sixty_means_an_hour_so_the_token_is_reused() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(json_response(json!({})))
-        .expect(3)
-        .mount(&server)
-        .await;
+    gets_answered(3).mount(&server).await;
     let client = client(&server, "sixty");
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     for _ in 0..3 {
         client.execute(&req).await.unwrap();
     }
@@ -207,11 +203,7 @@ async fn expires_in_sixty_means_an_hour_so_the_token_is_reused() {
 async fn clients_with_the_same_credentials_share_one_token() {
     let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
-    Mock::given(method("GET"))
-        .respond_with(json_response(json!({})))
-        .expect(2)
-        .mount(&server)
-        .await;
+    gets_answered(2).mount(&server).await;
     let a = client(&server, "shared");
     // Same PBX spelled differently: the normalised base URL is the key.
     let b = Client::new(
@@ -221,7 +213,7 @@ async fn clients_with_the_same_credentials_share_one_token() {
             .unwrap(),
     )
     .unwrap();
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     a.execute(&req).await.unwrap();
     b.execute(&req).await.unwrap();
     assert_eq!(a.token_fetches(), 1);
@@ -232,11 +224,7 @@ async fn clients_with_the_same_credentials_share_one_token() {
 async fn a_client_with_another_secret_does_not_reuse_the_token() {
     let server = fresh_mock_server().await;
     token_mock(TOKEN, 2).mount(&server).await;
-    Mock::given(method("GET"))
-        .respond_with(json_response(json!({})))
-        .expect(2)
-        .mount(&server)
-        .await;
+    gets_answered(2).mount(&server).await;
     let a = client(&server, "other-secret");
     let b = Client::new(
         config(&server, "other-secret")
@@ -245,7 +233,7 @@ async fn a_client_with_another_secret_does_not_reuse_the_token() {
             .unwrap(),
     )
     .unwrap();
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     a.execute(&req).await.unwrap();
     b.execute(&req).await.unwrap();
 }
@@ -264,14 +252,10 @@ async fn a_failed_token_fetch_is_shared_by_all_waiting_callers() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(json_response(json!({})))
-        .expect(0)
-        .mount(&server)
-        .await;
+    gets_answered(0).mount(&server).await;
 
     let client = client(&server, "failing");
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let client = client.clone();
@@ -311,7 +295,7 @@ async fn a_jwt_token_is_accepted() {
         .mount(&server)
         .await;
     let client = client(&server, "jwt");
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     client.execute(&req).await.unwrap();
     client.execute(&req).await.unwrap();
     assert_eq!(client.token_fetches(), 1);
@@ -327,19 +311,10 @@ async fn a_failed_token_fetch_is_not_repeated_at_once() {
         .mount(&server)
         .await;
     let client = client(&server, "cooldown");
-    let req = GET_USER.build(&obj(json!({"Id": 1}))).unwrap();
+    let req = get_user();
     for _ in 0..5 {
         let err = client.execute(&req).await.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Auth {
-                    status: Some(401),
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert_refused_401(&err);
     }
     assert_eq!(client.token_fetches(), 1);
 }

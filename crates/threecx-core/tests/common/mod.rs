@@ -50,12 +50,44 @@ pub async fn pbx_answering_every_get(token: &str, token_fetches: u64) -> MockSer
     server
 }
 
+/// Every GET answered with `{}`, expected exactly `times` times.
+pub fn gets_answered(times: u64) -> Mock {
+    Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(json_response(json!({})))
+        .expect(times)
+}
+
 pub fn json_response(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
 }
 
 pub fn obj(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
+}
+
+/// Get User 1: the request most tests send.
+pub fn get_user() -> threecx_core::PreparedRequest {
+    GET_USER.build(&obj(json!({"Id": 1}))).unwrap()
+}
+
+/// Purge Chats with no period: a request that is not safe to repeat.
+pub fn purge() -> threecx_core::PreparedRequest {
+    PURGE_CHATS.build(&obj(json!({}))).unwrap()
+}
+
+/// `err` is the PBX refusing the credentials or the token with a 401.
+#[track_caller]
+pub fn assert_refused_401(err: &threecx_core::Error) {
+    assert!(
+        matches!(
+            err,
+            threecx_core::Error::Auth {
+                status: Some(401),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 const fn query(name: &'static str) -> Param {

@@ -216,11 +216,3 @@ pub fn raw_client(
 pub const TOKEN_LINE: &str = "POST /connect/token";
 pub const GET_LINE: &str = "GET /xapi/v1/Users(1)";
 pub const POST_LINE: &str = "POST /xapi/v1/PurgeChats";
-
-pub fn get_user() -> threecx_core::PreparedRequest {
-    GET_USER.build(&obj(json!({"Id": 1}))).unwrap()
-}
-
-pub fn purge() -> threecx_core::PreparedRequest {
-    PURGE_CHATS.build(&obj(json!({}))).unwrap()
-}
