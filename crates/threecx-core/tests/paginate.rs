@@ -180,8 +180,8 @@ impl wiremock::Respond for CappedPages {
     }
 }
 
-#[tokio::test]
-async fn a_server_capping_pages_below_top_is_read_to_the_end() {
+/// A fake PBX with 1,234 users that answers at most 100 a page, with next links.
+async fn capping_pbx() -> MockServer {
     let server = fresh_mock_server().await;
     token_mock(TOKEN, 1).mount(&server).await;
     Mock::given(method("GET"))
@@ -192,6 +192,12 @@ async fn a_server_capping_pages_below_top_is_read_to_the_end() {
         })
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn a_server_capping_pages_below_top_is_read_to_the_end() {
+    let server = capping_pbx().await;
 
     let client = client(&server, "paginate-capped");
     let items: Vec<Value> = client
@@ -220,16 +226,7 @@ async fn a_server_capping_pages_below_top_is_read_to_the_end() {
 
 #[tokio::test]
 async fn a_capping_server_stops_at_the_callers_top() {
-    let server = fresh_mock_server().await;
-    token_mock(TOKEN, 1).mount(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/xapi/v1/Users"))
-        .respond_with(CappedPages {
-            total: 1234,
-            cap: 100,
-        })
-        .mount(&server)
-        .await;
+    let server = capping_pbx().await;
 
     let client = client(&server, "paginate-capped-top");
     let items: Vec<Value> = client
