@@ -67,5 +67,31 @@ fn dispatch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dispatch);
+/// What the gateway and MCP do per call before any I/O: find the action, resolve relative
+/// date-times in the input against its schema, then prepare (validate + build). Update User's
+/// input schema carries 43 model definitions.
+fn front_end(c: &mut Criterion) {
+    let registry = threecx_ops::registry();
+    let mut group = c.benchmark_group("a1_front_end");
+    let input = json!({"Id": 42, "body": {"FirstName": "Ada", "LastName": "Lovelace"}});
+    let op = registry.find("Users", "Update User").expect("known action");
+    registry.prepare(op, input.clone()).expect("valid input");
+    group.bench_function("update_user/find+resolve_times+prepare", |b| {
+        b.iter_batched(
+            || input.clone(),
+            |mut input| {
+                let op = registry
+                    .find(black_box("Users"), black_box("Update User"))
+                    .unwrap();
+                let now = threecx_ops::registry_api::relative_time::now();
+                registry.resolve_relative_times(op, &mut input, now);
+                registry.prepare(op, input).unwrap()
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, dispatch, front_end);
 criterion_main!(benches);

@@ -33,23 +33,24 @@ impl Columns {
     /// The columns of `call`'s answer, from its output schema and its `$select`/`$expand`; a
     /// usage error (before anything is sent) when the answer is not made of objects.
     pub fn of(registry: &Registry, call: &PreparedCall<'_>) -> CliResult<Columns> {
-        let root = registry.output_schema(call.op());
+        let schema = registry.output_schema_ref(call.op());
+        let root: &Value = &schema;
         let model = match call.response_kind() {
-            Some(ResponseKind::Collection) => schema_view::property_schema(&root, &root, "value")
-                .map(|v| schema_view::deref(v, &root))
+            Some(ResponseKind::Collection) => schema_view::property_schema(root, root, "value")
+                .map(|v| schema_view::deref(v, root))
                 .and_then(|v| v.get("items")),
-            Some(ResponseKind::Json) | None => Some(&root),
+            Some(ResponseKind::Json) | None => Some(root),
             Some(ResponseKind::Empty) | Some(ResponseKind::Download) => None,
         };
         let properties = model
-            .map(|m| schema_view::property_names(m, &root))
+            .map(|m| schema_view::property_names(m, root))
             .unwrap_or_default();
         let Some(model) = model.filter(|_| !properties.is_empty()) else {
             return Err(not_tabular(&call.meta().label()));
         };
         let navigation: BTreeSet<&str> = properties
             .iter()
-            .filter(|p| is_navigation(schema_view::property_schema(model, &root, p)))
+            .filter(|p| is_navigation(schema_view::property_schema(model, root, p)))
             .map(String::as_str)
             .collect();
         let selected = names_of(call.input().get("$select"));

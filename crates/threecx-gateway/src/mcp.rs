@@ -329,7 +329,7 @@ fn snake(display: &str) -> String {
 /// Whether the per-action tool of `op` has a `confirm` argument of its own (destructive
 /// actions whose input has no `confirm` property).
 fn takes_confirm(registry: &Registry, op: &dyn Operation) -> bool {
-    let schema = registry.input_schema(op);
+    let schema = registry.input_schema_ref(op);
     op.meta().destructive && schema_view::property_schema(&schema, &schema, "confirm").is_none()
 }
 

@@ -1,6 +1,7 @@
 //! The registry: every operation by resource and action name, built once, looked up by any
 //! spelling of a name, with published schemas and compiled validators cached per operation.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -281,24 +282,44 @@ impl Registry {
     /// The self-contained JSON Schema (2020-12) of `op`'s input: its schema plus a `$defs` with
     /// every model it uses. Computed once per registered operation.
     pub fn input_schema(&self, op: &dyn Operation) -> Value {
-        self.cached_input_schema(op).into_owned()
+        self.input_schema_ref(op).into_owned()
+    }
+
+    /// [`Registry::input_schema`] without a copy when `op` is registered here: what per-call
+    /// work reads (a schema with all its models can be tens of kilobytes).
+    pub fn input_schema_ref(&self, op: &dyn Operation) -> Cow<'_, Value> {
+        self.schema_of(op, |c| &c.input_schema, || op.input_schema())
     }
 
     /// The self-contained JSON Schema (2020-12) of `op`'s output (see `Response::to_json`).
     pub fn output_schema(&self, op: &dyn Operation) -> Value {
+        self.output_schema_ref(op).into_owned()
+    }
+
+    /// [`Registry::output_schema`] without a copy when `op` is registered here.
+    pub fn output_schema_ref(&self, op: &dyn Operation) -> Cow<'_, Value> {
+        self.schema_of(op, |c| &c.output_schema, || op.output_schema())
+    }
+
+    /// `op`'s schema (as `own` gives it) made self-contained: kept in `cell` of its cache when
+    /// `op` is registered here, else computed for this use.
+    fn schema_of(
+        &self,
+        op: &dyn Operation,
+        cell: fn(&OpCache) -> &OnceLock<Value>,
+        own: impl FnOnce() -> Value,
+    ) -> Cow<'_, Value> {
+        let contained = || schema::self_contained(own(), self.models());
         match self.index_of(op) {
-            Some(i) => self.caches[i]
-                .output_schema
-                .get_or_init(|| schema::self_contained(op.output_schema(), self.models()))
-                .clone(),
-            None => schema::self_contained(op.output_schema(), self.models()),
+            Some(i) => Cow::Borrowed(cell(&self.caches[i]).get_or_init(contained)),
+            None => Cow::Owned(contained()),
         }
     }
 
     /// An example input for `op`, built from its input schema (required properties always,
     /// all properties of small objects).
     pub fn example_input(&self, op: &dyn Operation) -> Value {
-        let schema = self.cached_input_schema(op);
+        let schema = self.input_schema_ref(op);
         schema::example(&schema, &schema)
     }
 
@@ -335,19 +356,6 @@ impl Registry {
             .as_ref()
             .map_err(|e| schema_error(op, e.clone()))?;
         validate::check(validator, schema, input)
-    }
-
-    fn cached_input_schema(&self, op: &dyn Operation) -> std::borrow::Cow<'_, Value> {
-        match self.index_of(op) {
-            Some(i) => std::borrow::Cow::Borrowed(
-                self.caches[i]
-                    .input_schema
-                    .get_or_init(|| schema::self_contained(op.input_schema(), self.models())),
-            ),
-            None => {
-                std::borrow::Cow::Owned(schema::self_contained(op.input_schema(), self.models()))
-            }
-        }
     }
 }
 
@@ -590,6 +598,15 @@ mod tests {
         // Served from the cache the second time, identical.
         assert_eq!(r.input_schema(&PURGE_CHATS), input);
         assert!(r.models().contains_key("Unused"));
+        // Per-call readers borrow the cached schemas; an operation of another registry gets
+        // its own, computed for the call.
+        assert!(matches!(r.input_schema_ref(&PURGE_CHATS), Cow::Borrowed(s) if *s == input));
+        assert!(matches!(r.output_schema_ref(&LIST_USERS), Cow::Borrowed(s) if *s == output));
+        let small = Registry::from_operations([&COUNTER as &dyn Operation], []).unwrap();
+        assert!(matches!(
+            small.input_schema_ref(&PURGE_CHATS),
+            Cow::Owned(_)
+        ));
     }
 
     #[test]

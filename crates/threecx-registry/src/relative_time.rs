@@ -198,8 +198,7 @@ impl Registry {
         input: &mut Value,
         now: DateTime<Utc>,
     ) -> Vec<ResolvedTime> {
-        let schema = self.input_schema(op);
-        resolve_relative_times(&schema, input, now)
+        resolve_relative_times(&self.input_schema_ref(op), input, now)
     }
 }
 

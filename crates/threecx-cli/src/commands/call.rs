@@ -137,7 +137,7 @@ pub(super) fn read_input(
     if args.params.is_empty() {
         return Ok(input);
     }
-    let schema = registry.input_schema(op);
+    let schema = registry.input_schema_ref(op);
     let Value::Object(map) = &mut input else {
         return Err(CliError::usage(
             "--param sets properties of the input object, but --input is not an object",

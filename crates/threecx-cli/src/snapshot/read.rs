@@ -118,7 +118,7 @@ pub fn key_of(registry: &Registry, source: Source) -> Option<String> {
             (!inner.contains(['{', '}', '(', ')', '/', ',', '='])).then(|| inner.to_owned())
         });
     from_path.or_else(|| {
-        let root = registry.output_schema(source.op);
+        let root = registry.output_schema_ref(source.op);
         let item = schema_view::property_schema(&root, &root, "value")
             .map(|v| schema_view::deref(v, &root))
             .and_then(|v| v.get("items"))?;

@@ -298,7 +298,7 @@ fn candidate(registry: &Registry, op: &'static dyn Operation) -> Option<Source> 
     };
     let path = op.template()?.path;
     let one_segment = path.len() > 1 && !path[1..].contains(['/', '(']);
-    let required = registry.input_schema(op).get("required").cloned();
+    let required = registry.input_schema_ref(op).get("required").cloned();
     let needs_input = required
         .as_ref()
         .and_then(|r| r.as_array())
