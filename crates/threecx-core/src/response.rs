@@ -49,6 +49,15 @@ impl Response {
             }),
         }
     }
+
+    /// [`Response::to_json`] of an answer no longer needed: a JSON answer is moved, not copied
+    /// (a page of a list can be hundreds of kilobytes).
+    pub fn into_json(self) -> Value {
+        match self {
+            Response::Json(v) => v,
+            other => other.to_json(),
+        }
+    }
 }
 
 /// Conversion of a [`Response`] into the output type of a typed call.
@@ -142,5 +151,16 @@ mod tests {
             d.to_json(),
             json!({"content_type": "text/csv", "file_name": "calls.csv", "size": 4})
         );
+        assert_eq!(
+            d.into_json(),
+            json!({"content_type": "text/csv", "file_name": "calls.csv", "size": 4})
+        );
+    }
+
+    #[test]
+    fn into_json_moves_the_answer_and_keeps_the_shapes() {
+        let answer = json!({"value": [{"Id": 1}]});
+        assert_eq!(Response::Json(answer.clone()).into_json(), answer);
+        assert_eq!(Response::Empty { status: 204 }.into_json(), Value::Null);
     }
 }

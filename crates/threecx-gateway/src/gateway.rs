@@ -396,7 +396,7 @@ async fn call_action(
     match result {
         Ok(threecx_core::Response::Download(d)) => download_response(d),
         Ok(out) => {
-            let mut answer = json!({"result": out.to_json()});
+            let mut answer = json!({"result": out.into_json()});
             if let Some(p) = preview {
                 answer["preview"] = json!(p);
             }

@@ -477,7 +477,7 @@ fn result_json(out: Response) -> Value {
             }
             value
         }
-        _ => json!({"result": out.to_json()}),
+        _ => json!({"result": out.into_json()}),
     }
 }
 

@@ -97,7 +97,7 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
         } else if args.all {
             stream_all(call, client, args.page_size, format).await
         } else if let Some(columns) = csv_columns {
-            let value = call.send(client).await?.to_json();
+            let value = call.send(client).await?.into_json();
             let mut out = std::io::stdout().lock();
             csv_output::write_answer(&mut out, columns, &value)?;
             Ok(out.flush()?)
@@ -304,7 +304,7 @@ fn render(response: Response, out_file: Option<&Path>, format: CallFormat) -> Cl
             }
             out.write_all(&d.bytes)?;
         }
-        other => write_value(&mut out, format, &other.to_json())?,
+        other => write_value(&mut out, format, &other.into_json())?,
     }
     out.flush()?;
     Ok(())

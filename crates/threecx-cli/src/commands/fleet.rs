@@ -337,7 +337,7 @@ async fn send_one(
             "{profile}: warning: the call was sent, but its audit line could not be written: {e}"
         );
     }
-    let answer = sent.result?.to_json();
+    let answer = sent.result?.into_json();
     match crate::output::items_of(&answer) {
         Some(items) if format == CallFormat::Ndjson => {
             for item in items {

@@ -69,7 +69,7 @@ pub(crate) async fn pbx_version(registry: &Registry, client: &Client) -> Option<
         )
         .await
         .ok()?
-        .to_json();
+        .into_json();
     answer
         .get("Version")
         .and_then(Value::as_str)

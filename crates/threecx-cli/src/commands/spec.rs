@@ -68,7 +68,7 @@ async fn pull_one(client: &Client) -> CliResult<Value> {
     let url = client.config().root().as_str().to_owned();
     let bytes = match client.execute(&swagger_request()?).await? {
         Response::Download(d) => d.bytes,
-        other => other.to_json().to_string().into_bytes(),
+        other => other.into_json().to_string().into_bytes(),
     };
     let cache = spec_cache();
     let sha256 = sha256_hex(&bytes);

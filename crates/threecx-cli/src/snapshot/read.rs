@@ -87,7 +87,7 @@ async fn read_one(
                 .await?;
             normalise_list(name, key.as_deref(), items)
         }
-        Read::Get => normalise_entity(name, call.send(client).await?.to_json()),
+        Read::Get => normalise_entity(name, call.send(client).await?.into_json()),
     };
     Ok(Resource {
         action: source.op.meta().action.to_owned(),
