@@ -58,18 +58,4 @@ for round in $(seq "$rounds"); do
     kill "$gw"; wait "$gw" 2>/dev/null || true
   done
 done
-python3 - "$work/results.txt" <<'PY'
-import statistics, sys
-vals = {}
-for line in open(sys.argv[1]):
-    side, _, rest = line.split(" ", 2)
-    action, kv = rest.rsplit(" ", 1)
-    k, v = kv.strip().split("=")
-    vals.setdefault((action, k, side), []).append(float(v))
-print(f"{'action':14} {'figure':12} {'before':>9} {'after':>9}  (medians of the rounds)")
-for action in sorted({a for a, _, _ in vals}):
-    for k in ("calls_per_s", "median_us"):
-        b = statistics.median(vals[(action, k, "before")])
-        a = statistics.median(vals[(action, k, "after")])
-        print(f"{action:14} {k:12} {b:9.0f} {a:9.0f}")
-PY
+python3 scripts/gateway_load.py --summary "$work/results.txt"
