@@ -176,9 +176,9 @@ impl Client {
 
     /// Sends `out` (`req` checked and its URL parsed once; the URL must be on the PBX: callers
     /// check the origin) and turns the successful answer into `T` by `decode` (e.g. a page of
-    /// typed items straight from the body's bytes). The one path every request but a download takes. A decoding
-    /// error classed as [`FailureClass::Lost`] (garbled answer) is retried like any lost answer; one
-    /// classed as [`FailureClass::Final`] is returned at once.
+    /// typed items straight from the body's bytes). The one path every request but a download
+    /// takes. A decoding error classed as [`FailureClass::Lost`] (garbled answer) is retried
+    /// like any lost answer; one classed as [`FailureClass::Final`] is returned at once.
     pub(crate) async fn send<T>(
         &self,
         req: &PreparedRequest,

@@ -318,8 +318,8 @@ struct CollectionBody<T> {
 
 /// The [`Decoder`](crate::client::Decoder) of a collection page. A JSON answer is decoded
 /// straight into `T`; anything else (no content, no content type, an HTML page, a file) goes
-/// the way of every answer first. Invalid JSON is a garbled answer ([`FailureClass::Lost`]: retried
-/// where safe); valid JSON that is not a collection of `T` is final.
+/// the way of every answer first. Invalid JSON is a garbled answer ([`FailureClass::Lost`]:
+/// retried where safe); valid JSON that is not a collection of `T` is final.
 fn page<T: DeserializeOwned>(
     req: &PreparedRequest,
     answer: Answer,

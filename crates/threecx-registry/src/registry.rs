@@ -288,7 +288,7 @@ impl Registry {
     /// [`Registry::input_schema`] without a copy when `op` is registered here: what per-call
     /// work reads (a schema with all its models can be tens of kilobytes).
     pub fn input_schema_ref(&self, op: &dyn Operation) -> Cow<'_, Value> {
-        self.schema_of(op, |c| &c.input_schema, || op.input_schema())
+        self.schema_at(self.index_of(op), |c| &c.input_schema, || op.input_schema())
     }
 
     /// The self-contained JSON Schema (2020-12) of `op`'s output (see `Response::to_json`).
@@ -298,19 +298,23 @@ impl Registry {
 
     /// [`Registry::output_schema`] without a copy when `op` is registered here.
     pub fn output_schema_ref(&self, op: &dyn Operation) -> Cow<'_, Value> {
-        self.schema_of(op, |c| &c.output_schema, || op.output_schema())
+        self.schema_at(
+            self.index_of(op),
+            |c| &c.output_schema,
+            || op.output_schema(),
+        )
     }
 
-    /// `op`'s schema (as `own` gives it) made self-contained: kept in `cell` of its cache when
-    /// `op` is registered here, else computed for this use.
-    fn schema_of(
+    /// `op`'s schema (as `own` gives it) made self-contained: kept in `cell` of its cache at
+    /// `slot` of this registry, else (`None`: not one of its operations) computed for this use.
+    fn schema_at(
         &self,
-        op: &dyn Operation,
+        slot: Option<usize>,
         cell: fn(&OpCache) -> &OnceLock<Value>,
         own: impl FnOnce() -> Value,
     ) -> Cow<'_, Value> {
         let contained = || schema::self_contained(own(), self.models());
-        match self.index_of(op) {
+        match slot {
             Some(i) => Cow::Borrowed(cell(&self.caches[i]).get_or_init(contained)),
             None => Cow::Owned(contained()),
         }
@@ -341,21 +345,18 @@ impl Registry {
     ) -> Result<(), Error> {
         #[cfg(feature = "test-util")]
         crate::test_util::count_validation();
+        let schema = self.schema_at(slot, |c| &c.input_schema, || op.input_schema());
         let Some(i) = slot else {
             // Not one of ours (a caller's own operation): compile for this call only.
-            let schema = schema::self_contained(op.input_schema(), self.models());
             let validator = validate::compile(&schema).map_err(|e| schema_error(op, e))?;
             return validate::check(&validator, &schema, input);
         };
-        let schema = self.caches[i]
-            .input_schema
-            .get_or_init(|| schema::self_contained(op.input_schema(), self.models()));
         let validator = self.caches[i]
             .validator
-            .get_or_init(|| validate::compile(schema))
+            .get_or_init(|| validate::compile(&schema))
             .as_ref()
             .map_err(|e| schema_error(op, e.clone()))?;
-        validate::check(validator, schema, input)
+        validate::check(validator, &schema, input)
     }
 }
 
