@@ -580,3 +580,25 @@ async fn pbx_secrets_never_appear_in_answers() {
         assert!(!seen.contains(KEY), "the gateway key was echoed: {seen}");
     }
 }
+
+/// Issue 13: a gateway call looks its action up once and validates its input once. The
+/// registry's `test-util` counters are per thread; `#[tokio::test]` runs the gateway's handler on
+/// this thread, while the sandbox answers from blocking threads of its own.
+#[tokio::test]
+async fn a_call_looks_its_action_up_once_and_validates_once() {
+    use threecx_registry::test_util::{lookups, validations};
+    let pbx = support::sandbox().await;
+    let gw = Gateway::for_pbx(&pbx).await;
+    let path = "/v1/actions/System%20Status/Get%20System%20Status";
+    // The first call also fetches the token and compiles the validator.
+    assert_eq!(gw.post(path, &json!({})).await.status, 200);
+
+    let (looked_up, validated) = (lookups(), validations());
+    let answer = gw
+        .post(path, &json!({"input": {"$select": ["Version"]}}))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(lookups() - looked_up, 1, "lookups per gateway call");
+    assert_eq!(validations() - validated, 1, "validations per gateway call");
+    assert_eq!(pbx.count("GET", "/xapi/v1/SystemStatus"), 2);
+}

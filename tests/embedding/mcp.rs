@@ -23,6 +23,13 @@ async fn connect(pbx: &SandboxHandle, options: McpOptions) -> RunningService<Rol
     ().serve(client_io).await.expect("client handshake")
 }
 
+/// Options adding the per-action tools of `resource`.
+fn with_tools_of(resource: &str) -> McpOptions {
+    McpOptions {
+        resources: Some(vec![resource.into()]),
+    }
+}
+
 fn args(value: Value) -> JsonObject {
     match value {
         Value::Object(map) => map,
@@ -278,13 +285,7 @@ async fn resources_option_adds_one_tool_per_action() {
 #[tokio::test]
 async fn tool_answers_never_contain_pbx_secrets() {
     let pbx = support::sandbox().await;
-    let client = connect(
-        &pbx,
-        McpOptions {
-            resources: Some(vec!["System Status".into()]),
-        },
-    )
-    .await;
+    let client = connect(&pbx, with_tools_of("System Status")).await;
     let mut seen = String::new();
     for (tool, arguments) in [
         (
@@ -421,4 +422,35 @@ fn start_the_mcp_stdio_example(url: &str, id: &str, secret: &str) -> std::proces
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn mcp_stdio")
+}
+
+/// Issue 13: an MCP call, generic or per action, looks its action up once and validates its
+/// input once (the server's handler runs on this test's thread; see the gateway's twin test).
+#[tokio::test]
+async fn a_call_looks_its_action_up_once_and_validates_once() {
+    use threecx_registry::test_util::{lookups, validations};
+    let pbx = support::sandbox().await;
+    let client = connect(&pbx, with_tools_of("System Status")).await;
+    let generic = json!({"resource": "System Status", "action": "Get System Status"});
+    // The first call also fetches the token and compiles the validator.
+    assert_eq!(
+        call(&client, "call_action", generic.clone()).await.is_error,
+        Some(false)
+    );
+
+    for (tool, arguments) in [
+        ("call_action", generic),
+        ("system_status__get_system_status", json!({})),
+    ] {
+        let (looked_up, validated) = (lookups(), validations());
+        let result = call(&client, tool, arguments).await;
+        assert_eq!(result.is_error, Some(false), "{tool}: {result:?}");
+        assert_eq!(
+            structured(&result)["result"]["Version"],
+            "20.0.10",
+            "{tool}"
+        );
+        assert_eq!(lookups() - looked_up, 1, "{tool}: lookups per call");
+        assert_eq!(validations() - validated, 1, "{tool}: validations per call");
+    }
 }

@@ -277,7 +277,7 @@ fn sorted_headers(headers: &http::HeaderMap, leave_out: &[&str]) -> Vec<(String,
 /// the registry's `test-util` counter counts validations.
 #[tokio::test(flavor = "current_thread")]
 async fn one_validation_per_call_and_to_http_is_what_is_sent() {
-    use threecx_registry::test_util::validations;
+    use threecx_registry::test_util::{lookups, validations};
     let server = fake_pbx_with_token("tok-one-path").await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(204))
@@ -296,16 +296,24 @@ async fn one_validation_per_call_and_to_http_is_what_is_sent() {
         assert_eq!(as_received(sent), as_built(&expected), "{name}");
     }
 
-    // The SDK's by-name and typed calls take the same path: one validation each.
-    let before = validations();
+    // The SDK's by-name and typed calls take the same path: one lookup and one validation each.
+    let before = (lookups(), validations());
     threecx_ops::registry()
         .call(&client, "Users", "Get User", json!({"Id": 1}))
         .await
         .unwrap();
-    assert_eq!(validations() - before, 1, "Registry::call");
-    let before = validations();
+    assert_eq!(
+        (lookups(), validations()),
+        (before.0 + 1, before.1 + 1),
+        "Registry::call"
+    );
+    let before = (lookups(), validations());
     threecx_ops::call(&client, &threecx_ops::active_calls::DropCall { id: 7 })
         .await
         .unwrap();
-    assert_eq!(validations() - before, 1, "typed call");
+    assert_eq!(
+        (lookups(), validations()),
+        (before.0 + 1, before.1 + 1),
+        "typed call"
+    );
 }

@@ -1,6 +1,6 @@
 //! a1: in-process cost of a by-name call before any I/O, the path `threecx call ... --dry-run`
-//! takes: `Registry::find` (any spelling) + `Registry::prepare` (JSON-Schema validation, then the
-//! request build). Parts are measured on their own so a regression can be placed.
+//! takes: `Registry::action` (any spelling) + `ActionRef::prepare` (JSON-Schema validation, then
+//! the request build). Parts are measured on their own so a regression can be placed.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
@@ -40,10 +40,9 @@ fn dispatch(c: &mut Criterion) {
             b.iter_batched(
                 || input.clone(),
                 |input| {
-                    let op = registry
-                        .find(black_box(resource), black_box(action))
-                        .unwrap();
-                    registry.prepare(op, input).unwrap()
+                    // One lookup: the handle reaches the cached validator directly.
+                    let found = registry.action(black_box(resource), black_box(action));
+                    found.unwrap().prepare(input).unwrap()
                 },
                 criterion::BatchSize::SmallInput,
             )
@@ -80,12 +79,11 @@ fn front_end(c: &mut Criterion) {
         b.iter_batched(
             || input.clone(),
             |mut input| {
-                let op = registry
-                    .find(black_box("Users"), black_box("Update User"))
-                    .unwrap();
+                let found = registry.action(black_box("Users"), black_box("Update User"));
+                let action = found.unwrap();
                 let now = threecx_ops::registry_api::relative_time::now();
-                registry.resolve_relative_times(op, &mut input, now);
-                registry.prepare(op, input).unwrap()
+                action.resolve_relative_times(&mut input, now);
+                action.prepare(input).unwrap()
             },
             criterion::BatchSize::SmallInput,
         )

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use threecx_ops::registry_api::{Operation, Registry};
+use threecx_ops::registry_api::{ActionRef, Registry};
 use threecx_spec::{FromSpec, PulledSpec, SpecCache};
 
 use crate::cli::GlobalArgs;
@@ -120,9 +120,9 @@ impl Active {
 
     /// The action, or a usage error that names this set's version and the closest names; an
     /// action the built-in set has but this PBX does not is said so.
-    pub fn find(&self, resource: &str, action: &str) -> CliResult<&'static dyn Operation> {
-        match self.registry.find(resource, action) {
-            Ok(op) => Ok(op),
+    pub fn action(&self, resource: &str, action: &str) -> CliResult<ActionRef<'static>> {
+        match self.registry.action(resource, action) {
+            Ok(found) => Ok(found),
             Err(e) if matches!(self.origin, Origin::Builtin) => Err(e.into()),
             Err(e) => {
                 let mut err =

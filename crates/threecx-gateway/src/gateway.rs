@@ -357,11 +357,11 @@ async fn call_action(
         Err(e) => return error_response(&e),
     };
     let mut input = body.input.unwrap_or_else(|| json!({}));
-    let call = match state.registry.find(&resource, &action).and_then(|op| {
-        let now = relative_time::now();
-        state.registry.resolve_relative_times(op, &mut input, now);
-        state.registry.prepare(op, input)
-    }) {
+    let prepared = state.registry.action(&resource, &action).and_then(|a| {
+        a.resolve_relative_times(&mut input, relative_time::now());
+        a.prepare(input)
+    });
+    let call = match prepared {
         Ok(call) => call.confirm(body.confirm),
         Err(e) => return error_response(&e),
     };

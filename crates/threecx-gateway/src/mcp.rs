@@ -39,7 +39,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use threecx_core::{Client, Error, Method, Response};
-use threecx_registry::{relative_time, schema_view, ActionSummary, Operation, Registry};
+use threecx_registry::{relative_time, schema_view, ActionRef, ActionSummary, Operation, Registry};
 
 use crate::audit::{AuditContext, AuditLog};
 use crate::{catalog, preview, ServeError};
@@ -204,21 +204,20 @@ impl McpServer {
             None | Some(Value::Null) => json!({}),
             Some(v) => v,
         };
-        let op = self.registry.find(&args.resource, &args.action)?;
-        self.send(op, input, args.confirm).await
+        let action = self.registry.action(&args.resource, &args.action)?;
+        self.send(action, input, args.confirm).await
     }
 
     /// Resolves relative times, validates, and sends (previewed and audited when destructive):
     /// `{"result": ..., "preview": ...}`.
     async fn send(
         &self,
-        op: &'static dyn Operation,
+        action: ActionRef<'_>,
         mut input: Value,
         confirm: bool,
     ) -> Result<Value, Error> {
-        self.registry
-            .resolve_relative_times(op, &mut input, relative_time::now());
-        let call = self.registry.prepare(op, input)?.confirm(confirm);
+        action.resolve_relative_times(&mut input, relative_time::now());
+        let call = action.prepare(input)?.confirm(confirm);
         let who = AuditContext {
             front_end: "mcp",
             api_key: None,
@@ -238,7 +237,8 @@ impl McpServer {
         op: &'static dyn Operation,
         mut args: JsonObject,
     ) -> Result<Value, Error> {
-        let confirm = if takes_confirm(self.registry, op) {
+        let action = self.registry.action_of(op);
+        let confirm = if takes_confirm(action) {
             match args.remove("confirm") {
                 None | Some(Value::Null) => false,
                 Some(Value::Bool(b)) => b,
@@ -247,7 +247,7 @@ impl McpServer {
         } else {
             false
         };
-        self.send(op, Value::Object(args), confirm).await
+        self.send(action, Value::Object(args), confirm).await
     }
 }
 
@@ -328,21 +328,22 @@ fn snake(display: &str) -> String {
 
 /// Whether the per-action tool of `op` has a `confirm` argument of its own (destructive
 /// actions whose input has no `confirm` property).
-fn takes_confirm(registry: &Registry, op: &dyn Operation) -> bool {
-    let schema = registry.input_schema_ref(op);
-    op.meta().destructive && schema_view::property_schema(&schema, &schema, "confirm").is_none()
+fn takes_confirm(action: ActionRef<'_>) -> bool {
+    let schema = action.input_schema();
+    action.meta().destructive && schema_view::property_schema(&schema, &schema, "confirm").is_none()
 }
 
 fn action_tool(registry: &Registry, op: &'static dyn Operation) -> Tool {
+    let action = registry.action_of(op);
     let meta = op.meta();
-    let mut schema = match registry.input_schema(op) {
+    let mut schema = match action.input_schema().into_owned() {
         Value::Object(map) => map,
         _ => Map::new(),
     };
     schema
         .entry("type")
         .or_insert_with(|| Value::String("object".into()));
-    if takes_confirm(registry, op) {
+    if takes_confirm(action) {
         let props = schema
             .entry("properties")
             .or_insert_with(|| json!({}))

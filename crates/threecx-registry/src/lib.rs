@@ -9,14 +9,16 @@
 //! # async fn run(client: &threecx_core::Client) -> threecx_core::Result<()> {
 //! use serde_json::json;
 //! let registry = threecx_registry::global();
-//! let op = registry.find("Purge Settings", "Purge Chats")?;
-//! println!("{}", registry.input_schema(op));
+//! // Looked up once; the handle reaches the cached schema and validator.
+//! let action = registry.action("Purge Settings", "Purge Chats")?;
+//! println!("{}", action.input_schema());
 //! // Validated and built once; refused unless confirmed, since a purge is destructive.
-//! let call = registry.prepare(op, json!({"period": {"All": true}}))?;
+//! let call = action.prepare(json!({"period": {"All": true}}))?;
 //! call.confirm(true).send(client).await?;
 //! # Ok(()) }
 //! ```
 
+mod action_ref;
 mod http_action;
 pub mod names;
 mod openapi_export;
@@ -34,6 +36,7 @@ pub mod test_util;
 mod testing;
 mod validate;
 
+pub use action_ref::ActionRef;
 pub use openapi_export::{openapi_document, to_openapi};
 pub use operation::{ActionKind, ActionMeta, HttpAction, ModelDefs, Operation, Registration};
 pub use prepared::PreparedCall;

@@ -30,12 +30,12 @@ impl Registry {
     /// Validates `input` for `op` and builds its request, without any I/O. Invalid input is
     /// [`Error::InvalidInput`] naming the field; nothing can be sent from it.
     pub fn prepare(&self, op: &'static dyn Operation, input: Value) -> Result<PreparedCall<'_>> {
-        self.prepare_at(op, self.index_of(op), input)
+        self.action_of(op).prepare(input)
     }
 
     /// [`Registry::prepare`] of `op` at position `slot` of this registry (see
     /// [`Registry::validate_at`]).
-    fn prepare_at(
+    pub(crate) fn prepare_at(
         &self,
         op: &'static dyn Operation,
         slot: Option<usize>,
@@ -63,8 +63,7 @@ impl Registry {
         action: &str,
         input: Value,
     ) -> Result<PreparedCall<'_>> {
-        let (op, slot) = self.lookup(resource, action)?;
-        self.prepare_at(op, slot, input)
+        self.action(resource, action)?.prepare(input)
     }
 
     /// Calls the action `action` of `resource` (names in any spelling) with `input`.

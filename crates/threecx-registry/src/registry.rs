@@ -230,7 +230,7 @@ impl Registry {
     /// The merged model definitions (`$defs`) that action schemas refer to.
     pub fn models(&self) -> &Map<String, Value> {
         self.models
-            .get_or_init(|| merge_models(self.model_texts.iter().map(|t| &**t)))
+            .get_or_init(|| schema::merge_models(self.model_texts.iter().map(|t| &**t)))
     }
 
     /// The resource with the given name, in any spelling (`Purge Settings`, `purge-settings`).
@@ -260,17 +260,26 @@ impl Registry {
         resource: &str,
         action: &str,
     ) -> Result<(&'static dyn Operation, Option<usize>), Error> {
+        #[cfg(feature = "test-util")]
+        crate::test_util::count_lookup();
         // Names as the schemas write them need no normalising (a by-name call's usual case).
         let by_name: &FxHashMap<(&str, &str), usize> = &self.by_name;
         if let Some(&i) = by_name.get(&(resource, action)) {
             return Ok((self.ops[i], Some(i)));
         }
         let op = self.find_resource(resource)?.find(action)?;
-        Ok((op, self.index_of(op)))
+        Ok((op, self.slot_of(op)))
     }
 
     /// Position of `op` in this registry, when it is the registered operation itself.
     pub(crate) fn index_of(&self, op: &dyn Operation) -> Option<usize> {
+        #[cfg(feature = "test-util")]
+        crate::test_util::count_lookup();
+        self.slot_of(op)
+    }
+
+    /// [`Registry::index_of`], as part of a lookup already counted.
+    fn slot_of(&self, op: &dyn Operation) -> Option<usize> {
         let i = *self.by_name.get(&canonical(op))?;
         std::ptr::addr_eq(
             self.ops[i] as *const dyn Operation,
@@ -288,7 +297,16 @@ impl Registry {
     /// [`Registry::input_schema`] without a copy when `op` is registered here: what per-call
     /// work reads (a schema with all its models can be tens of kilobytes).
     pub fn input_schema_ref(&self, op: &dyn Operation) -> Cow<'_, Value> {
-        self.schema_at(self.index_of(op), |c| &c.input_schema, || op.input_schema())
+        self.input_schema_at(op, self.index_of(op))
+    }
+
+    /// [`Registry::input_schema_ref`] of `op` at position `slot` of this registry.
+    pub(crate) fn input_schema_at(
+        &self,
+        op: &dyn Operation,
+        slot: Option<usize>,
+    ) -> Cow<'_, Value> {
+        self.schema_at(slot, |c| &c.input_schema, || op.input_schema())
     }
 
     /// The self-contained JSON Schema (2020-12) of `op`'s output (see `Response::to_json`).
@@ -345,7 +363,7 @@ impl Registry {
     ) -> Result<(), Error> {
         #[cfg(feature = "test-util")]
         crate::test_util::count_validation();
-        let schema = self.schema_at(slot, |c| &c.input_schema, || op.input_schema());
+        let schema = self.input_schema_at(op, slot);
         let Some(i) = slot else {
             // Not one of ours (a caller's own operation): compile for this call only.
             let validator = validate::compile(&schema).map_err(|e| schema_error(op, e))?;
@@ -389,33 +407,6 @@ pub fn global() -> &'static Registry {
 fn canonical(op: &dyn Operation) -> (&'static str, &'static str) {
     let meta = op.meta();
     (meta.resource, meta.action)
-}
-
-fn merge_models<'m>(texts: impl IntoIterator<Item = &'m str>) -> Map<String, Value> {
-    let mut merged = Map::new();
-    for text in texts {
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(defs)) => {
-                for (name, def) in defs {
-                    match merged.get(&name) {
-                        Some(existing) if *existing != def => tracing::warn!(
-                            model = %name,
-                            "model defined twice with different schemas; keeping the first"
-                        ),
-                        Some(_) => {}
-                        None => {
-                            merged.insert(name, def);
-                        }
-                    }
-                }
-            }
-            Ok(_) => tracing::error!("registered model definitions are not a JSON object; skipped"),
-            Err(e) => {
-                tracing::error!("registered model definitions are not valid JSON ({e}); skipped")
-            }
-        }
-    }
-    merged
 }
 
 fn schema_error(op: &dyn Operation, message: String) -> Error {

@@ -191,7 +191,8 @@ fn walk(
 
 impl Registry {
     /// [`resolve_relative_times`] with `op`'s input schema: call it on a by-name input before
-    /// [`Registry::prepare`] (which does not, so typed calls are unchanged).
+    /// [`Registry::prepare`] (which does not, so typed calls are unchanged). A front end that
+    /// also prepares the call uses [`crate::ActionRef::resolve_relative_times`] (one lookup).
     pub fn resolve_relative_times(
         &self,
         op: &dyn Operation,

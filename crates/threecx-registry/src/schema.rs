@@ -257,6 +257,34 @@ fn first_non_null(values: Option<&Value>) -> Option<&Value> {
     values?.as_array()?.iter().find(|v| !v.is_null())
 }
 
+/// The models of every registration in one map (the first definition of a name wins).
+pub(crate) fn merge_models<'m>(texts: impl IntoIterator<Item = &'m str>) -> Map<String, Value> {
+    let mut merged = Map::new();
+    for text in texts {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(defs)) => {
+                for (name, def) in defs {
+                    match merged.get(&name) {
+                        Some(existing) if *existing != def => tracing::warn!(
+                            model = %name,
+                            "model defined twice with different schemas; keeping the first"
+                        ),
+                        Some(_) => {}
+                        None => {
+                            merged.insert(name, def);
+                        }
+                    }
+                }
+            }
+            Ok(_) => tracing::error!("registered model definitions are not a JSON object; skipped"),
+            Err(e) => {
+                tracing::error!("registered model definitions are not valid JSON ({e}); skipped")
+            }
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

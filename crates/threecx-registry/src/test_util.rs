@@ -4,6 +4,7 @@ use std::cell::Cell;
 
 thread_local! {
     static VALIDATIONS: Cell<u64> = const { Cell::new(0) };
+    static LOOKUPS: Cell<u64> = const { Cell::new(0) };
 }
 
 pub(crate) fn count_validation() {
@@ -14,4 +15,14 @@ pub(crate) fn count_validation() {
 /// not see each other's calls; a current-thread runtime keeps a whole call on one thread.
 pub fn validations() -> u64 {
     VALIDATIONS.with(Cell::get)
+}
+
+pub(crate) fn count_lookup() {
+    LOOKUPS.with(|n| n.set(n.get() + 1));
+}
+
+/// Lookups of an operation in a registry (by name, or of an operation's cache slot) on this
+/// thread so far; per thread, like [`validations`].
+pub fn lookups() -> u64 {
+    LOOKUPS.with(Cell::get)
 }

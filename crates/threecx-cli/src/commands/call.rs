@@ -10,7 +10,7 @@ use futures_util::{FutureExt, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
 use threecx_ops::core::{Client, Download, PreparedRequest, Response, ResponseKind};
-use threecx_ops::registry_api::{schema_view, Operation, PreparedCall, Registry};
+use threecx_ops::registry_api::{schema_view, ActionRef, PreparedCall};
 
 use super::session::Session;
 use crate::cli::{CallArgs, CallFormat, GlobalArgs};
@@ -30,11 +30,11 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
     // The PBX's own actions when its spec was pulled; nothing is sent for an unknown one.
     let active = crate::spec_choice::active(global, Some(&conn))?;
     let registry = active.registry;
-    let op = active.find(&args.resource, &args.action)?;
-    let mut input = read_input(args, registry, op)?;
+    let action = active.action(&args.resource, &args.action)?;
+    let mut input = read_input(args, action)?;
     // By-name inputs take relative date-times (`now-90d`), resolved before validation.
-    let resolved = retention::resolve_times(registry, op, &mut input);
-    let call = registry.prepare(op, input)?;
+    let resolved = retention::resolve_times(action, &mut input);
+    let call = action.prepare(input)?;
     if args.preview {
         return retention::preview_only(global, args, registry, call, &resolved);
     }
@@ -112,11 +112,7 @@ pub fn run(global: &GlobalArgs, args: &CallArgs) -> CliResult {
 
 /// The input object: `--input` (JSON text, `@FILE` or `-` for stdin), then each `--param` set
 /// over it.
-pub(super) fn read_input(
-    args: &CallArgs,
-    registry: &Registry,
-    op: &dyn Operation,
-) -> CliResult<Value> {
+pub(super) fn read_input(args: &CallArgs, action: ActionRef<'_>) -> CliResult<Value> {
     let mut input = match args.input.as_deref() {
         None => Value::Object(Map::new()),
         Some("-") => {
@@ -137,7 +133,7 @@ pub(super) fn read_input(
     if args.params.is_empty() {
         return Ok(input);
     }
-    let schema = registry.input_schema_ref(op);
+    let schema = action.input_schema();
     let Value::Object(map) = &mut input else {
         return Err(CliError::usage(
             "--param sets properties of the input object, but --input is not an object",

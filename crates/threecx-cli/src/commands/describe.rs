@@ -13,7 +13,7 @@ pub fn run(global: &GlobalArgs, args: &DescribeArgs) -> CliResult {
     let conn = Connection::resolve(global)?;
     let active = spec_choice::active(global, Some(&conn))?;
     let registry = active.registry;
-    let op = active.find(&args.resource, &args.action)?;
+    let op = active.action(&args.resource, &args.action)?.op();
     let meta = op.meta();
     let (method, path) = method_and_path(op);
     let description = registry.describe(op);

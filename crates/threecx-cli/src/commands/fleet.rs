@@ -167,12 +167,10 @@ pub fn call(global: &GlobalArgs, args: &CallArgs, profiles: &[String]) -> CliRes
         .into_iter()
         .map(|(profile, member)| {
             let prepared = member.and_then(|m| {
-                let op = m.active.find(&args.resource, &args.action)?;
-                let mut input = super::call::read_input(args, m.active.registry, op)?;
-                m.active
-                    .registry
-                    .resolve_relative_times(op, &mut input, now);
-                let call = m.active.registry.prepare(op, input)?;
+                let action = m.active.action(&args.resource, &args.action)?;
+                let mut input = super::call::read_input(args, action)?;
+                action.resolve_relative_times(&mut input, now);
+                let call = action.prepare(input)?;
                 Ok((m, call))
             });
             (profile, prepared)

@@ -8,7 +8,7 @@ use threecx_gateway::audit::{send_audited, AuditContext, AuditLog};
 use threecx_gateway::preview::{self, count_query, count_rule, Preview, COUNT_RULES};
 use threecx_ops::core::{Client, Response};
 use threecx_ops::registry_api::relative_time::{self, ResolvedTime};
-use threecx_ops::registry_api::{Operation, PreparedCall, Registry};
+use threecx_ops::registry_api::{ActionRef, PreparedCall, Registry};
 use tokio::runtime::Runtime;
 
 use super::super::session::Session;
@@ -18,12 +18,8 @@ use crate::exit::{CliError, CliResult};
 use crate::output::write_json;
 
 /// Replaces the relative date-times of `input` (as of now); what was replaced is logged.
-pub(super) fn resolve_times(
-    registry: &Registry,
-    op: &dyn Operation,
-    input: &mut Value,
-) -> Vec<ResolvedTime> {
-    let resolved = registry.resolve_relative_times(op, input, relative_time::now());
+pub(super) fn resolve_times(action: ActionRef<'_>, input: &mut Value) -> Vec<ResolvedTime> {
+    let resolved = action.resolve_relative_times(input, relative_time::now());
     for r in &resolved {
         tracing::info!(field = %r.pointer, relative = %r.relative, value = %r.value, "relative time");
     }
