@@ -14,6 +14,7 @@ fn path_of(resource: &str, action: &str, input: Value) -> String {
         .and_then(|call| call.into_request())
         .unwrap_or_else(|e| panic!("{resource}/{action} {input}: {e}"))
         .path_and_query
+        .into_owned()
 }
 
 #[test]

@@ -542,7 +542,7 @@ fn outcome_unknown(req: &PreparedRequest, error: Error, fault: FailureClass) -> 
     };
     Error::OutcomeUnknown {
         method: req.method.as_str(),
-        path: req.path_and_query.clone(),
+        path: req.path_and_query.to_string(),
         cause,
     }
 }

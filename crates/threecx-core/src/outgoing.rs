@@ -213,7 +213,7 @@ mod tests {
             request(&[("Bad Name", "x")], None),
             request(&[("X-Note", "line\nbreak")], None),
             PreparedRequest {
-                path_and_query: format!("/Users?$filter={}", "x".repeat(40_000)),
+                path_and_query: format!("/Users?$filter={}", "x".repeat(40_000)).into(),
                 ..request(&[], None)
             },
         ] {

@@ -228,12 +228,16 @@ impl<T: DeserializeOwned> Pager<T> {
         }
         // Same headers as the original request (e.g. a Prefer header), no body: a GET, so no
         // Content-Type either.
-        let mut headers = self.template.build(&self.input)?.headers;
-        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
+        let headers = self.template.build(&self.input)?.headers;
+        let headers = headers
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-type"))
+            .cloned()
+            .collect();
         let req = PreparedRequest {
             method: Method::Get,
-            path_and_query: relative,
-            headers,
+            path_and_query: relative.into(),
+            headers: std::borrow::Cow::Owned(headers),
             body: None,
             response: ResponseKind::Collection,
             retry_safe: true,

@@ -101,8 +101,9 @@ pub const JSON_MEDIA_TYPE: &str = "application/json";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedRequest {
     pub method: Method,
-    /// Path and query, percent-encoded: `/Users(Number='100')?$select=Id,Number`.
-    pub path_and_query: String,
+    /// Path and query, percent-encoded: `/Users(Number='100')?$select=Id,Number`. The
+    /// template's own path when the input adds nothing to it (no copy per call).
+    pub path_and_query: Cow<'static, str>,
     /// The headers sent with the request: from [`RequestTemplate::build`], `Accept:
     /// application/json`, `Content-Type: application/json` when there is a body, and the
     /// action's own (e.g. `If-Match`). The client adds only `Authorization` (an `Authorization`
@@ -110,8 +111,9 @@ pub struct PreparedRequest {
     /// ([`crate::ConfigBuilder::user_agent`]); a download ([`crate::Client::download`]) asks
     /// for `Accept: */*` instead. See [`PreparedRequest::headers_to_send`] for requests put
     /// together by hand.
-    /// Names and values the template knows are borrowed from it (no copy per call).
-    pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    /// Names and values the template knows are borrowed from it, and the usual lists (only
+    /// `Accept`, or with `Content-Type`) are shared: no allocation per call.
+    pub headers: Cow<'static, [(Cow<'static, str>, Cow<'static, str>)]>,
     /// JSON body bytes.
     pub body: Option<Vec<u8>>,
     pub response: ResponseKind,
@@ -122,10 +124,9 @@ impl RequestTemplate {
     /// Builds the request for `input`. The input is expected to be schema-valid already; this
     /// still refuses anything it could not encode faithfully.
     pub fn build(&self, input: &Map<String, Value>) -> Result<PreparedRequest> {
-        let (path, mut longest) = self.render_path(input)?;
-        let mut path_and_query = path;
-        let mut headers = Vec::with_capacity(2);
-        headers.push((Cow::Borrowed("Accept"), Cow::Borrowed(JSON_MEDIA_TYPE)));
+        let (mut path_and_query, mut longest) = self.render_path(input)?;
+        // Header parameters (e.g. `If-Match`), after `Accept` and `Content-Type`.
+        let mut own_headers = Vec::new();
         let mut entity = None;
         let mut first_query = true;
 
@@ -139,13 +140,14 @@ impl RequestTemplate {
                     if value.is_null() {
                         continue;
                     }
-                    path_and_query.push(if first_query { '?' } else { '&' });
+                    let url = owned_url(&mut path_and_query);
+                    url.push(if first_query { '?' } else { '&' });
                     first_query = false;
-                    push_query_value(&mut path_and_query, p.name);
-                    path_and_query.push('=');
-                    let start = path_and_query.len();
-                    push_query_text(&mut path_and_query, p.name, value)?;
-                    let encoded_len = path_and_query.len() - start;
+                    push_query_value(url, p.name);
+                    url.push('=');
+                    let start = url.len();
+                    push_query_text(url, p.name, value)?;
+                    let encoded_len = url.len() - start;
                     if longest.is_none_or(|(_, len)| encoded_len > len) {
                         longest = Some((p.name, encoded_len));
                     }
@@ -160,7 +162,7 @@ impl RequestTemplate {
                                 "a header value of visible ASCII characters (no line breaks)",
                             ));
                         }
-                        headers.push((Cow::Borrowed(p.name), Cow::Owned(s.to_owned())));
+                        own_headers.push((Cow::Borrowed(p.name), Cow::Owned(s.to_owned())));
                     } else if !value.is_null() {
                         return Err(Error::invalid(pointer(p.name), "a string"));
                     }
@@ -186,15 +188,16 @@ impl RequestTemplate {
             })?),
             None => None,
         };
-        if body.is_some() {
-            headers.insert(
-                1,
-                (
-                    Cow::Borrowed("Content-Type"),
-                    Cow::Borrowed(JSON_MEDIA_TYPE),
-                ),
-            );
-        }
+        let usual: &'static [_] = if body.is_some() {
+            &ACCEPT_AND_CONTENT_TYPE
+        } else {
+            &ACCEPT_AND_CONTENT_TYPE[..1]
+        };
+        let headers = if own_headers.is_empty() {
+            Cow::Borrowed(usual)
+        } else {
+            Cow::Owned(usual.iter().cloned().chain(own_headers).collect())
+        };
 
         Ok(PreparedRequest {
             method: self.method,
@@ -207,13 +210,12 @@ impl RequestTemplate {
     }
 
     /// The path, and the name and encoded length of its longest parameter value.
-    fn render_path(
-        &self,
-        input: &Map<String, Value>,
-    ) -> Result<(String, Option<(&'static str, usize)>)> {
-        let mut longest: Option<(&'static str, usize)> = None;
-        // Room for the usual key and query options: one allocation for the whole URL.
-        let mut out = String::with_capacity(self.path.len() + 96);
+    fn render_path(&self, input: &Map<String, Value>) -> Result<(Cow<'static, str>, Longest)> {
+        if !self.path.contains('{') {
+            return Ok((Cow::Borrowed(self.path), None));
+        }
+        let mut longest: Longest = None;
+        let mut out = String::with_capacity(self.path.len() + URL_ROOM);
         let mut rest = self.path;
         // Byte scans: templates are short, and a `char` pattern's searcher costs more to set up
         // than these take.
@@ -244,7 +246,7 @@ impl RequestTemplate {
             rest = &rest[close + 1..];
         }
         out.push_str(rest);
-        Ok((out, longest))
+        Ok((Cow::Owned(out), longest))
     }
 }
 
@@ -402,6 +404,34 @@ pub fn pointer(key: &str) -> String {
     format!("/{}", key.replace('~', "~0").replace('/', "~1"))
 }
 
+/// The input key whose encoded value is longest in a URL, and that length (to name the field
+/// when the URL is too long).
+type Longest = Option<(&'static str, usize)>;
+
+/// Room for the usual key and query options beyond the template's path: one allocation for
+/// the whole URL.
+const URL_ROOM: usize = 96;
+
+/// The URL being built, as a string of its own (the template's path copied, with room, on the
+/// first thing the input adds to it).
+fn owned_url<'u>(url: &'u mut Cow<'static, str>) -> &'u mut String {
+    if let Cow::Borrowed(path) = *url {
+        let mut own = String::with_capacity(path.len() + URL_ROOM);
+        own.push_str(path);
+        *url = Cow::Owned(own);
+    }
+    url.to_mut()
+}
+
+/// The headers every built request starts with; a request without a body takes the first.
+static ACCEPT_AND_CONTENT_TYPE: [(Cow<'static, str>, Cow<'static, str>); 2] = [
+    (Cow::Borrowed("Accept"), Cow::Borrowed(JSON_MEDIA_TYPE)),
+    (
+        Cow::Borrowed("Content-Type"),
+        Cow::Borrowed(JSON_MEDIA_TYPE),
+    ),
+];
+
 /// An OData action's parameter object, written straight from the input's values (no copy into
 /// a map or a list first), with its keys in the order a [`Map`] of them would have: the bytes
 /// are those of the equivalent JSON object.
@@ -486,6 +516,19 @@ mod tests {
         retry_safe: true,
     };
 
+    const LIST_USERS: RequestTemplate = RequestTemplate {
+        method: Method::Get,
+        path: "/Users",
+        params: &[Param {
+            name: "$top",
+            location: Location::Query,
+            literal: Literal::Bare,
+            required: false,
+        }],
+        response: ResponseKind::Collection,
+        retry_safe: true,
+    };
+
     const PURGE_CHATS: RequestTemplate = RequestTemplate {
         method: Method::Post,
         path: "/PurgeChats",
@@ -495,6 +538,27 @@ mod tests {
             literal: Literal::Bare,
             required: false,
         }],
+        response: ResponseKind::Empty,
+        retry_safe: false,
+    };
+
+    const DELETE_USER: RequestTemplate = RequestTemplate {
+        method: Method::Delete,
+        path: "/Users({Id})",
+        params: &[
+            Param {
+                name: "Id",
+                location: Location::Path,
+                literal: Literal::Bare,
+                required: true,
+            },
+            Param {
+                name: "If-Match",
+                location: Location::Header,
+                literal: Literal::Bare,
+                required: false,
+            },
+        ],
         response: ResponseKind::Empty,
         retry_safe: false,
     };
@@ -514,18 +578,6 @@ mod tests {
 
     #[test]
     fn numbers_are_written_as_json_writes_them() {
-        const PAGE: RequestTemplate = RequestTemplate {
-            method: Method::Get,
-            path: "/Users",
-            params: &[Param {
-                name: "$top",
-                location: Location::Query,
-                literal: Literal::Bare,
-                required: false,
-            }],
-            response: ResponseKind::Collection,
-            retry_safe: true,
-        };
         for (top, written) in [
             (json!(250), "250"),
             (json!(0), "0"),
@@ -535,7 +587,7 @@ mod tests {
             // serde_json writes `1e+308`; a `+` in a query would read as a space.
             (json!(1e308), "1e%2B308"),
         ] {
-            let r = PAGE.build(&obj(json!({ "$top": top }))).unwrap();
+            let r = LIST_USERS.build(&obj(json!({ "$top": top }))).unwrap();
             assert_eq!(r.path_and_query, format!("/Users?$top={written}"), "{top}");
         }
     }
@@ -597,31 +649,11 @@ mod tests {
 
     #[test]
     fn header_values_that_http_refuses_are_refused_before_sending() {
-        const DELETE: RequestTemplate = RequestTemplate {
-            method: Method::Delete,
-            path: "/Users({Id})",
-            params: &[
-                Param {
-                    name: "Id",
-                    location: Location::Path,
-                    literal: Literal::Bare,
-                    required: true,
-                },
-                Param {
-                    name: "If-Match",
-                    location: Location::Header,
-                    literal: Literal::Bare,
-                    required: false,
-                },
-            ],
-            response: ResponseKind::Empty,
-            retry_safe: false,
-        };
-        let e = DELETE
+        let e = DELETE_USER
             .build(&obj(json!({"Id": 1, "If-Match": "*\r\nX-Evil: 1"})))
             .unwrap_err();
         assert!(e.to_string().contains("/If-Match"), "{e}");
-        assert!(DELETE
+        assert!(DELETE_USER
             .build(&obj(json!({"Id": 1, "If-Match": "W/\"1\""})))
             .is_ok());
     }
@@ -630,5 +662,41 @@ mod tests {
     fn missing_path_value_is_invalid_input() {
         let e = USERS_BY_NUMBER.build(&Map::new()).unwrap_err();
         assert!(e.to_string().contains("/Number"), "{e}");
+    }
+
+    /// What the input adds nothing to is the template's own (no allocation per call): the path
+    /// without placeholders or query options, the usual `Accept` / `Content-Type` list.
+    #[test]
+    fn what_the_input_adds_nothing_to_is_borrowed() {
+        let names = |r: &PreparedRequest| -> Vec<String> {
+            r.headers.iter().map(|(n, _)| n.to_string()).collect()
+        };
+
+        let purge = PURGE_CHATS
+            .build(&obj(json!({"period": {"All": true}})))
+            .unwrap();
+        assert!(matches!(purge.path_and_query, Cow::Borrowed("/PurgeChats")));
+        assert!(matches!(purge.headers, Cow::Borrowed(_)));
+        assert_eq!(names(&purge), ["Accept", "Content-Type"]);
+
+        let all = LIST_USERS.build(&Map::new()).unwrap();
+        assert!(matches!(all.path_and_query, Cow::Borrowed("/Users")));
+        assert_eq!(names(&all), ["Accept"]);
+        let top = LIST_USERS.build(&obj(json!({"$top": 5}))).unwrap();
+        assert!(matches!(top.path_and_query, Cow::Owned(_)));
+        assert_eq!(top.path_and_query, "/Users?$top=5");
+
+        let user = USERS_BY_NUMBER
+            .build(&obj(json!({"Number": "100"})))
+            .unwrap();
+        assert_eq!(user.path_and_query, "/Users(Number='100')");
+        assert!(matches!(user.headers, Cow::Borrowed(_)));
+
+        // A header parameter makes a list of the request's own, after the usual ones.
+        let delete = DELETE_USER
+            .build(&obj(json!({"Id": 1, "If-Match": "*"})))
+            .unwrap();
+        assert!(matches!(delete.headers, Cow::Owned(_)));
+        assert_eq!(names(&delete), ["Accept", "If-Match"]);
     }
 }

@@ -247,7 +247,7 @@ pub(crate) fn failure(req: &PreparedRequest, answer: &Answer, secret: &str) -> E
     let parsed = parse_error_body(&answer.body);
     let server = redact(&parsed.message, secret);
     let method = req.method.as_str();
-    let path = &req.path_and_query;
+    let path: &str = &req.path_and_query;
     let with_server = |text: String| {
         if server.is_empty() {
             text
@@ -272,7 +272,7 @@ pub(crate) fn failure(req: &PreparedRequest, answer: &Answer, secret: &str) -> E
         300..=399 => Error::Api {
             status,
             method,
-            path: path.clone(),
+            path: path.to_owned(),
             code: String::new(),
             message: format!(
                 "the PBX redirected to {}; use the final address as the PBX URL",
@@ -287,7 +287,7 @@ pub(crate) fn failure(req: &PreparedRequest, answer: &Answer, secret: &str) -> E
         _ => Error::Api {
             status,
             method,
-            path: path.clone(),
+            path: path.to_owned(),
             code: parsed.code,
             message: if server.is_empty() {
                 format!(

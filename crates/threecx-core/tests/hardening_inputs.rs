@@ -72,8 +72,8 @@ async fn a_seventy_kilobyte_filter_is_refused_before_any_request() {
     for method in [Method::Get, Method::Post] {
         let req = PreparedRequest {
             method,
-            path_and_query: format!("/Users?$filter={}", "x".repeat(70 * 1024)),
-            headers: vec![],
+            path_and_query: format!("/Users?$filter={}", "x".repeat(70 * 1024)).into(),
+            headers: Default::default(),
             body: None,
             response: ResponseKind::Json,
             retry_safe: method == Method::Get,

@@ -244,7 +244,7 @@ fn a_hand_made_request_gets_the_same_defaults_it_is_sent_with() {
     let req = PreparedRequest {
         method: Method::Post,
         path_and_query: "/PurgeChats".into(),
-        headers: vec![("Authorization".into(), "Bearer other".into())],
+        headers: vec![("Authorization".into(), "Bearer other".into())].into(),
         body: Some(b"{}".to_vec()),
         response: ResponseKind::Empty,
         retry_safe: false,
@@ -258,7 +258,7 @@ fn a_hand_made_request_gets_the_same_defaults_it_is_sent_with() {
     assert_eq!(http.headers()["content-type"], "application/json");
     assert!(http.headers().get("authorization").is_none());
     let bad = PreparedRequest {
-        headers: vec![("If-Match".into(), "a\nb".into())],
+        headers: vec![("If-Match".into(), "a\nb".into())].into(),
         ..req
     };
     assert!(matches!(

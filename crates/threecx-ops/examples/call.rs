@@ -53,7 +53,7 @@ async fn run(resource: &str, action: &str, input: Value, dry_run: bool) -> Resul
     if dry_run {
         let request = call.into_request()?;
         println!("{} /xapi/v1{}", request.method, request.path_and_query);
-        for (name, value) in &request.headers {
+        for (name, value) in request.headers.iter() {
             println!("{name}: {value}");
         }
         if let Some(body) = &request.body {

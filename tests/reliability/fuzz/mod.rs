@@ -281,7 +281,7 @@ fn the_path_checker_catches_escaping_values() {
         "/Users(1)",
     ] {
         let bad = PreparedRequest {
-            path_and_query: forged.to_owned(),
+            path_and_query: forged.into(),
             ..good.clone()
         };
         assert!(check_built(t, input, &bad).is_err(), "{forged}");
