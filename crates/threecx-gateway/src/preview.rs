@@ -158,8 +158,8 @@ pub async fn preview(
     let Some((period, query)) = count_query(rule, input) else {
         return Ok(None);
     };
-    let view = registry.find(rule.view_resource, rule.view_action)?;
-    let answer = registry.prepare(view, query.clone())?.send(client).await?;
+    let view = registry.action(rule.view_resource, rule.view_action)?;
+    let answer = view.prepare(query.clone())?.send(client).await?;
     let answer = answer.to_json();
     let count = answer
         .get("@odata.count")

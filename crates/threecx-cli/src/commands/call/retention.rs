@@ -126,8 +126,8 @@ pub(super) fn preview_only(
     show_resolved(resolved);
     let conn = Connection::resolve(global)?;
     if args.dry_run {
-        let view = registry.find(rule.view_resource, rule.view_action)?;
-        return super::dry_run(registry.prepare(view, query)?, &conn, args.output);
+        let view = registry.action(rule.view_resource, rule.view_action)?;
+        return super::dry_run(view.prepare(query)?, &conn, args.output);
     }
     let runtime = super::super::sandbox::command_runtime()?;
     let session = Session::open(&runtime, global, conn, args.timeout)?;
