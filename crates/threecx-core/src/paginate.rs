@@ -228,16 +228,16 @@ impl<T: DeserializeOwned> Pager<T> {
         }
         // Same headers as the original request (e.g. a Prefer header), no body: a GET, so no
         // Content-Type either.
-        let headers = self.template.build(&self.input)?.headers;
-        let headers = headers
-            .iter()
-            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-type"))
-            .cloned()
-            .collect();
+        let mut headers = self.template.build(&self.input)?.headers;
+        let is_content_type = |name: &str| name.eq_ignore_ascii_case("content-type");
+        // A collection's template has no body, so its shared header list is kept as it is.
+        if headers.iter().any(|(name, _)| is_content_type(name)) {
+            headers.to_mut().retain(|(name, _)| !is_content_type(name));
+        }
         let req = PreparedRequest {
             method: Method::Get,
             path_and_query: relative.into(),
-            headers: std::borrow::Cow::Owned(headers),
+            headers,
             body: None,
             response: ResponseKind::Collection,
             retry_safe: true,
