@@ -4,7 +4,8 @@
 # `git worktree add ../before 17180e7`), then runs them alternately RUNS times (default 10),
 # one round each. Each run measures the SDK's by-name Get User against bare reqwest in the same
 # process (10,000 sequential calls; 20,000 calls at concurrency 64), so every ratio is side by
-# side; the summary gives min / median / max of each ratio over the runs.
+# side; the summary gives min / median / max of each ratio over the runs. The `*_aa_ratio` lines
+# are the same ratios for two identical bare reqwest clients: the spread and bias of the harness.
 #
 # Usage: bash scripts/bench-call-path.sh BEFORE [RUNS]
 set -euo pipefail
@@ -32,7 +33,8 @@ for line in open(sys.argv[1]):
     side, _, kv = line.split(" ", 2)
     k, v = kv.strip().split("=")
     vals.setdefault((side, k), []).append(float(v))
-keys = ["con_ratio", "con_cpu_ratio", "seq_ratio", "seq_cpu_ratio", "con_sdk_calls_per_s",
+keys = ["con_ratio", "con_aa_ratio", "con_cpu_ratio", "seq_ratio", "seq_aa_ratio",
+        "seq_cpu_ratio", "con_sdk_calls_per_s",
         "con_bare_calls_per_s", "con_sdk_cpu_us_per_call", "con_sdk_request_cpu_us_per_call",
         "con_bare_timeouts_cpu_us_per_call", "con_bare_cpu_us_per_call",
         "seq_sdk_cpu_us_per_call", "seq_sdk_request_cpu_us_per_call",

@@ -5,6 +5,8 @@
 //! processes). Client and server threads are kept on a core each.
 //! To attribute the gap: `bare_timeouts` is bare reqwest with the SDK's per-request timeouts,
 //! `sdk_request` the SDK's transport alone (`Client::execute` of a request prepared once).
+//! `bare_again` is a second, identical bare reqwest client: its ratio to `bare` (`*_aa_ratio`)
+//! is what the harness reports for two equal variants, the noise and bias any ratio carries.
 //!
 //! `call_figures [--calls 10000] [--concurrent-calls 20000] [--rounds 7] [--no-pin] [--only VARIANT]`
 //! (`--only sdk|bare|bare_timeouts` runs just that variant's concurrent calls, for `perf`;
@@ -20,7 +22,7 @@ use threecx_benches::{
     sdk_get_user_request, sequential, thread_cpu_time, Bare, CONCURRENCY,
 };
 
-const VARIANTS: [&str; 4] = ["sdk", "bare", "bare_timeouts", "sdk_request"];
+const VARIANTS: [&str; 5] = ["sdk", "bare", "bare_timeouts", "sdk_request", "bare_again"];
 /// Turns per round (see the measuring loop).
 const SLICES: u64 = 10;
 
@@ -84,7 +86,7 @@ fn parse_args() -> Args {
         let bad = || -> ! {
             eprintln!(
                 "usage: call_figures [--calls N] [--concurrent-calls N] [--rounds R] [--no-pin] \
-                 [--only|--only-sequential sdk|bare|bare_timeouts|sdk_request]"
+                 [--only|--only-sequential sdk|bare|bare_timeouts|sdk_request|bare_again]"
             );
             std::process::exit(2)
         };
@@ -125,6 +127,7 @@ fn main() {
     let client = sdk_client(addr);
     let bare = Bare::new(addr);
     let bare_timeouts = Bare::with_sdk_timeouts(addr);
+    let bare_again = Bare::new(addr);
     let rt = client_runtime();
     // One call of a variant.
     let get_user = sdk_get_user_request(registry);
@@ -133,6 +136,7 @@ fn main() {
             "sdk" => Box::pin(sdk_get_user(registry, &client)),
             "bare" => Box::pin(bare.get_user()),
             "bare_timeouts" => Box::pin(bare_timeouts.get_user()),
+            "bare_again" => Box::pin(bare_again.get_user()),
             _ => Box::pin(sdk_execute(&client, &get_user)),
         }
     };
@@ -219,4 +223,14 @@ fn print_figures(seq: &[Samples], con: &[Samples], calls: u64, concurrent_calls:
     // Throughput ratio: SDK calls/s over bare calls/s = bare time over SDK time.
     println!("con_ratio={:.3}", ratio(con[1].wall(), con[0].wall()));
     println!("con_cpu_ratio={:.3}", ratio(con[1].cpu(), con[0].cpu()));
+    // The same ratios for two identical bare clients: what "no difference" measures as.
+    let again = VARIANTS.len() - 1;
+    println!(
+        "seq_aa_ratio={:.3}",
+        ratio(seq[again].wall(), seq[1].wall())
+    );
+    println!(
+        "con_aa_ratio={:.3}",
+        ratio(con[1].wall(), con[again].wall())
+    );
 }
